@@ -1,7 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from . import health, views
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("", include("peakflo.auth_urls")),
+    path("settings/", include("peakflo.settings_urls")),
     path("", views.dashboard, name="dashboard"),
 ]
