@@ -159,7 +159,9 @@ class Payment(models.Model):
     date = models.DateField()
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, validators=[validate_currency])
-    method = models.CharField(max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER)
+    method = models.CharField(
+        max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER
+    )
     reference = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=20, choices=PaymentSource.choices, default=PaymentSource.MANUAL)
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)

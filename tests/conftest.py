@@ -13,7 +13,9 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 def make_user(email, role, **fields):
-    return User.objects.create_user(email=email, password=PASSWORD, name=email.split("@")[0].title(), role=role, **fields)
+    return User.objects.create_user(
+        email=email, password=PASSWORD, name=email.split("@")[0].title(), role=role, **fields
+    )
 
 
 @pytest.fixture
@@ -49,7 +51,9 @@ def am_bob(db):
 @pytest.fixture
 def book(db, am_alice, am_bob):
     """Two customers of Alice, one of Bob on which Alice is a default viewer, one nobody manages."""
-    acme = Customer.objects.create(code="C-001", name="Acme Pte Ltd", currency="SGD", account_manager=am_alice)
+    acme = Customer.objects.create(
+        code="C-001", name="Acme Pte Ltd", currency="SGD", account_manager=am_alice
+    )
     globex = Customer.objects.create(code="C-002", name="Globex", currency="USD", account_manager=am_alice)
     initech = Customer.objects.create(code="C-003", name="Initech", currency="THB", account_manager=am_bob)
     initech.default_viewers.add(am_alice)
@@ -71,4 +75,11 @@ def book(db, am_alice, am_bob):
         )
         for i, customer in enumerate([acme, globex, initech, hooli, orphan], start=1)
     ]
-    return {"acme": acme, "globex": globex, "initech": initech, "hooli": hooli, "orphan": orphan, "invoices": invoices}
+    return {
+        "acme": acme,
+        "globex": globex,
+        "initech": initech,
+        "hooli": hooli,
+        "orphan": orphan,
+        "invoices": invoices,
+    }

@@ -33,12 +33,22 @@ def celery_processes(transactional_db, tmp_path):
         "PYTHONPATH": str(ROOT),
     }
     celery = [sys.executable, "-m", "celery", "-A", "peakflo"]
-    logs = {name: open(tmp_path / f"{name}.log", "w") for name in ("worker", "beat")}
+    logs = {name: open(tmp_path / f"{name}.log", "w") for name in ("worker", "beat")}  # noqa: SIM115
     processes = [
-        subprocess.Popen([*celery, "worker", "--pool=solo", "--loglevel=INFO"], env=env, cwd=ROOT,
-                         stdout=logs["worker"], stderr=subprocess.STDOUT),
-        subprocess.Popen([*celery, "beat", "--loglevel=INFO", "--pidfile=", f"--schedule={tmp_path}/beat"],
-                         env=env, cwd=ROOT, stdout=logs["beat"], stderr=subprocess.STDOUT),
+        subprocess.Popen(
+            [*celery, "worker", "--pool=solo", "--loglevel=INFO"],
+            env=env,
+            cwd=ROOT,
+            stdout=logs["worker"],
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [*celery, "beat", "--loglevel=INFO", "--pidfile=", f"--schedule={tmp_path}/beat"],
+            env=env,
+            cwd=ROOT,
+            stdout=logs["beat"],
+            stderr=subprocess.STDOUT,
+        ),
     ]
     yield tmp_path
     for process in processes:

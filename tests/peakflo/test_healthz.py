@@ -29,7 +29,9 @@ def test_healthy_when_database_broker_and_heartbeat_are_up(client, fresh_heartbe
 
 
 def test_stale_heartbeat_is_down(client, fresh_heartbeat, settings):
-    Heartbeat.objects.update(beat_at=timezone.now() - dt.timedelta(seconds=settings.HEARTBEAT_MAX_AGE_SECONDS + 60))
+    Heartbeat.objects.update(
+        beat_at=timezone.now() - dt.timedelta(seconds=settings.HEARTBEAT_MAX_AGE_SECONDS + 60)
+    )
 
     response = client.get("/healthz")
 
@@ -69,7 +71,9 @@ def test_database_down_is_503_without_leaking_details():
         "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere",
         "PYTHONPATH": str(ROOT),
     }
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
 
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["status"] == 503
