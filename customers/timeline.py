@@ -29,3 +29,29 @@ def record(customer, kind, *, invoice=None, actor=None, data=None, at=None):
         data=data or {},
         created_at=at or timezone.now(),
     )
+
+
+def record_many(entries):
+    """Append many entries at once (imports, syncs): each a dict of record()'s arguments.
+
+    Entries name their customer by `customer_id` and invoice by `invoice_id` so that callers
+    holding only ids, as bulk work does, need not load the rows.
+    """
+    now = timezone.now()
+    activities = []
+    for entry in entries:
+        if entry["kind"] not in ActivityKind.values:
+            raise ValueError(f"Unknown timeline kind {entry['kind']!r}.")
+        actor = entry.get("actor")
+        activities.append(
+            Activity(
+                customer_id=entry["customer_id"],
+                invoice_id=entry.get("invoice_id"),
+                kind=entry["kind"],
+                actor_user=None if isinstance(actor, Contact) else actor,
+                actor_contact=actor if isinstance(actor, Contact) else None,
+                data=entry.get("data") or {},
+                created_at=entry.get("at") or now,
+            )
+        )
+    return Activity.objects.bulk_create(activities, batch_size=5000)
