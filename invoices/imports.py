@@ -6,11 +6,12 @@ from decimal import Decimal, InvalidOperation
 
 from babel.numbers import list_currencies
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from customers import timeline
 from customers.models import ActivityKind, Customer, Source
-from peakflo.models import Company
-from peakflo.spreadsheets import SpreadsheetError, read_table
+from peakflo.models import Company, ImportJob
+from peakflo.spreadsheets import SpreadsheetError, estimate_rows, read_table
 
 from .models import Invoice, InvoiceStatus
 
@@ -283,3 +284,55 @@ def import_invoices(*, data, filename="", actor=None, progress=None):
             summary.totals_by_currency.get(invoice.currency, 0) + invoice.total
         )
     return summary
+
+
+KIND = "invoices"
+
+
+def start_import(*, upload, actor):
+    """Keep the uploaded file and import it in the background; the page polls the job."""
+    from .tasks import import_invoices_task
+
+    job = ImportJob.objects.create(
+        kind=KIND,
+        file=upload,
+        filename=upload.name[:255],
+        created_by=actor,
+        rows_total=estimate_rows(upload.read()),
+    )
+    transaction.on_commit(lambda: import_invoices_task.delay(job.pk))
+    return job
+
+
+def run_import_job(job):
+    """Import a job's file, updating its progress; the job records the outcome, whatever it is."""
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+
+    def progress(rows_done):
+        ImportJob.objects.filter(pk=job.pk).update(rows_done=rows_done)
+
+    job.file.open("rb")
+    try:
+        data = job.file.read()
+    finally:
+        job.file.close()
+    try:
+        summary = import_invoices(data=data, filename=job.filename, actor=job.created_by, progress=progress)
+    except ImportRejected as rejected:
+        job.status, job.errors = ImportJob.Status.FAILED, [str(error) for error in rejected.errors]
+        job.summary = {"problems": rejected.total_errors}
+    except SpreadsheetError as exc:
+        job.status, job.errors, job.summary = ImportJob.Status.FAILED, [str(exc)], {"problems": 1}
+    else:
+        job.status, job.errors = ImportJob.Status.DONE, []
+        job.rows_done = summary.created
+        job.summary = {
+            "created": summary.created,
+            "customers": summary.customers,
+            "totals_by_currency": {
+                currency: str(total) for currency, total in summary.totals_by_currency.items()
+            },
+        }
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "errors", "summary", "rows_done", "finished_at"])
+    return job
