@@ -1,0 +1,354 @@
+"""Writes that keep an invoice's amounts right: issuing, payments, credit notes.
+
+Every function here runs in one transaction, locks the invoices it changes (in id order, so two
+payments never deadlock) and records the customer's timeline. Amount paid, credited and due are
+only ever changed here; `manage.py check_consistency` compares them with the payments and
+credit notes they come from.
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from customers import timeline
+from customers.models import ActivityKind, Source
+from peakflo.models import Role
+
+from .models import (
+    ZERO,
+    CreditNote,
+    CreditNoteStatus,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    PaymentAllocation,
+    PaymentMethod,
+    PaymentSource,
+)
+
+CENT = Decimal("0.01")
+# Who may approve a credit note (DESIGN.md: AR admin / collections; admins may do everything).
+CREDIT_NOTE_APPROVER_ROLES = {Role.ADMIN, Role.AR_ADMIN, Role.COLLECTIONS}
+
+
+def money(value):
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class LineInput:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal = ZERO  # percent
+
+
+def _settle(invoice):
+    """Recompute amount due and paid/open status from the invoice's paid and credited amounts."""
+    invoice.amount_due = invoice.total - invoice.amount_paid - invoice.amount_credited
+    if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
+        invoice.status = InvoiceStatus.PAID if invoice.amount_due == 0 else InvoiceStatus.OPEN
+
+
+def _locked_invoices(pks):
+    return {inv.pk: inv for inv in Invoice.objects.select_for_update().filter(pk__in=pks).order_by("pk")}
+
+
+@transaction.atomic
+def issue_invoice(
+    *,
+    customer,
+    number,
+    issue_date,
+    due_date,
+    lines,
+    currency=None,
+    exchange_rate=Decimal(1),
+    reference="",
+    source=Source.MANUAL,
+    external_id=None,
+    issued_by=None,
+    at=None,
+):
+    """Create an open invoice from its lines; subtotal, tax and total are summed from them."""
+    if not lines:
+        raise ValidationError("An invoice needs at least one line.")
+    if due_date < issue_date:
+        raise ValidationError({"due_date": "The due date cannot be before the issue date."})
+    if Invoice.objects.filter(number=number).exists():
+        raise ValidationError({"number": f"Invoice {number} already exists."})
+    rows = []
+    for position, line in enumerate(lines, start=1):
+        if line.quantity <= 0 or line.unit_price < 0 or line.tax_rate < 0:
+            raise ValidationError(f"Line {position}: quantity must be positive and prices not negative.")
+        amount = money(line.quantity * line.unit_price)
+        rows.append(
+            InvoiceLine(
+                position=position,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                tax_rate=line.tax_rate,
+                amount=amount,
+                tax_amount=money(amount * line.tax_rate / 100),
+            )
+        )
+    subtotal = sum((r.amount for r in rows), ZERO)
+    tax = sum((r.tax_amount for r in rows), ZERO)
+    invoice = Invoice.objects.create(
+        number=number,
+        customer=customer,
+        issue_date=issue_date,
+        due_date=due_date,
+        currency=currency or customer.currency,
+        exchange_rate=exchange_rate,
+        subtotal=subtotal,
+        tax=tax,
+        total=subtotal + tax,
+        amount_due=subtotal + tax,
+        status=InvoiceStatus.OPEN,
+        reference=reference,
+        source=source,
+        external_id=external_id,
+    )
+    for row in rows:
+        row.invoice = invoice
+    InvoiceLine.objects.bulk_create(rows)
+    timeline.record(
+        customer,
+        ActivityKind.INVOICE_ISSUED,
+        invoice=invoice,
+        actor=issued_by,
+        data={
+            "number": number,
+            "total": str(invoice.total),
+            "currency": invoice.currency,
+            "due_date": due_date.isoformat(),
+        },
+        at=at,
+    )
+    return invoice
+
+
+@transaction.atomic
+def record_payment(
+    *,
+    customer,
+    date,
+    amount,
+    currency,
+    allocations,
+    method=PaymentMethod.BANK_TRANSFER,
+    reference="",
+    source=PaymentSource.MANUAL,
+    external_id=None,
+    created_by=None,
+    at=None,
+):
+    """Record a payment from `customer` and allocate it to invoices.
+
+    `allocations` is a list of (invoice, amount). Each invoice must be the customer's, open, in the
+    payment's currency, and owe at least the amount allocated to it; together they may not exceed
+    the payment (what is left stays unallocated on account). An invoice that reaches zero due is paid.
+    """
+    amount = money(amount)
+    if amount <= 0:
+        raise ValidationError({"amount": "A payment must be more than zero."})
+    wanted = {}
+    for invoice, allocated in allocations:
+        allocated = money(allocated)
+        if allocated <= 0:
+            raise ValidationError(f"The amount allocated to invoice {invoice.number} must be more than zero.")
+        if invoice.pk in wanted:
+            raise ValidationError(f"Invoice {invoice.number} is allocated twice in one payment.")
+        wanted[invoice.pk] = allocated
+    allocated_total = sum(wanted.values(), ZERO)
+    if allocated_total > amount:
+        raise ValidationError(
+            f"The allocations ({allocated_total} {currency}) exceed the payment ({amount} {currency})."
+        )
+
+    invoices = _locked_invoices(wanted)  # read again under the lock: the amounts are current
+    for pk, allocated in wanted.items():
+        invoice = invoices.get(pk)
+        if invoice is None:
+            raise ValidationError(f"Invoice id {pk} does not exist.")
+        if invoice.customer_id != customer.pk:
+            raise ValidationError(f"Invoice {invoice.number} belongs to another customer.")
+        if invoice.currency != currency:
+            raise ValidationError(
+                f"Invoice {invoice.number} is in {invoice.currency}, the payment in {currency}."
+            )
+        if invoice.status != InvoiceStatus.OPEN:
+            raise ValidationError(f"Invoice {invoice.number} is {invoice.get_status_display().lower()}.")
+        if allocated > invoice.amount_due:
+            raise ValidationError(
+                f"Invoice {invoice.number}: {allocated} {currency} is more than its amount due "
+                f"({invoice.amount_due} {currency})."
+            )
+
+    payment = Payment.objects.create(
+        customer=customer,
+        date=date,
+        amount=amount,
+        currency=currency,
+        method=method,
+        reference=reference,
+        source=source,
+        external_id=external_id,
+        created_by=created_by,
+    )
+    PaymentAllocation.objects.bulk_create(
+        PaymentAllocation(payment=payment, invoice=invoices[pk], amount=allocated)
+        for pk, allocated in wanted.items()
+    )
+    for pk, allocated in wanted.items():
+        invoice = invoices[pk]
+        invoice.amount_paid += allocated
+        _settle(invoice)
+        invoice.save(update_fields=["amount_paid", "amount_due", "status", "updated_at"])
+
+    timeline.record(
+        customer,
+        ActivityKind.PAYMENT,
+        invoice=invoices[next(iter(wanted))] if len(wanted) == 1 else None,
+        actor=created_by,
+        data={
+            "payment_id": payment.pk,
+            "amount": str(amount),
+            "currency": currency,
+            "method": method,
+            "reference": reference,
+            "allocations": [{"invoice": invoices[pk].number, "amount": str(a)} for pk, a in wanted.items()],
+        },
+        at=at,
+    )
+    for pk in wanted:
+        if invoices[pk].status == InvoiceStatus.PAID:
+            _record_paid(invoices[pk], actor=created_by, at=at)
+    return payment
+
+
+def _record_paid(invoice, *, actor, at):
+    timeline.record(
+        invoice.customer,
+        ActivityKind.INVOICE_PAID,
+        invoice=invoice,
+        actor=actor,
+        data={"number": invoice.number, "total": str(invoice.total), "currency": invoice.currency},
+        at=at,
+    )
+
+
+@transaction.atomic
+def create_credit_note(
+    *,
+    customer,
+    number,
+    date,
+    amount,
+    currency=None,
+    invoice=None,
+    reason="",
+    created_by=None,
+    source=Source.MANUAL,
+    external_id=None,
+    at=None,
+):
+    """A credit note waiting for approval; it changes no invoice until `approve_credit_note`."""
+    amount = money(amount)
+    currency = currency or (invoice.currency if invoice else customer.currency)
+    if amount <= 0:
+        raise ValidationError({"amount": "A credit note must be more than zero."})
+    if invoice is not None:
+        if invoice.customer_id != customer.pk:
+            raise ValidationError(f"Invoice {invoice.number} belongs to another customer.")
+        if invoice.currency != currency:
+            raise ValidationError(
+                f"Invoice {invoice.number} is in {invoice.currency}, the credit note in {currency}."
+            )
+    if CreditNote.objects.filter(number=number).exists():
+        raise ValidationError({"number": f"Credit note {number} already exists."})
+    credit_note = CreditNote.objects.create(
+        number=number,
+        customer=customer,
+        invoice=invoice,
+        date=date,
+        amount=amount,
+        currency=currency,
+        reason=reason,
+        status=CreditNoteStatus.PENDING_APPROVAL,
+        created_by=created_by,
+        source=source,
+        external_id=external_id,
+    )
+    timeline.record(
+        customer,
+        ActivityKind.CREDIT_NOTE,
+        invoice=invoice,
+        actor=created_by,
+        data={
+            "number": number,
+            "amount": str(amount),
+            "currency": currency,
+            "status": credit_note.status,
+            "reason": reason,
+        },
+        at=at,
+    )
+    return credit_note
+
+
+@transaction.atomic
+def approve_credit_note(*, credit_note, approver, at=None):
+    """Approve a pending credit note (never by its creator) and credit its invoice, if it has one."""
+    if not (approver.is_superuser or approver.role in CREDIT_NOTE_APPROVER_ROLES):
+        raise PermissionDenied("Only admins, AR admins and collections may approve credit notes.")
+    credit_note = CreditNote.objects.select_for_update().get(pk=credit_note.pk)
+    if credit_note.status != CreditNoteStatus.PENDING_APPROVAL:
+        raise ValidationError(
+            f"Credit note {credit_note.number} is {credit_note.get_status_display().lower()}, not pending approval."
+        )
+    if credit_note.created_by_id is not None and credit_note.created_by_id == approver.pk:
+        raise ValidationError(
+            f"Credit note {credit_note.number} cannot be approved by the person who created it."
+        )
+
+    invoice = None
+    if credit_note.invoice_id:
+        invoice = Invoice.objects.select_for_update().get(pk=credit_note.invoice_id)
+        if invoice.status != InvoiceStatus.OPEN:
+            raise ValidationError(f"Invoice {invoice.number} is {invoice.get_status_display().lower()}.")
+        if credit_note.amount > invoice.amount_due:
+            raise ValidationError(
+                f"Credit note {credit_note.number} ({credit_note.amount} {credit_note.currency}) is more than "
+                f"the amount due on invoice {invoice.number} ({invoice.amount_due} {invoice.currency})."
+            )
+        invoice.amount_credited += credit_note.amount
+        _settle(invoice)
+        invoice.save(update_fields=["amount_credited", "amount_due", "status", "updated_at"])
+
+    credit_note.status = CreditNoteStatus.APPROVED
+    credit_note.approved_by = approver
+    credit_note.approved_at = at or timezone.now()
+    credit_note.save(update_fields=["status", "approved_by", "approved_at"])
+    timeline.record(
+        credit_note.customer,
+        ActivityKind.CREDIT_NOTE,
+        invoice=invoice,
+        actor=approver,
+        data={
+            "number": credit_note.number,
+            "amount": str(credit_note.amount),
+            "currency": credit_note.currency,
+            "status": credit_note.status,
+        },
+        at=at,
+    )
+    if invoice is not None and invoice.status == InvoiceStatus.PAID:
+        _record_paid(invoice, actor=approver, at=at)
+    return credit_note
