@@ -3,6 +3,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
+from django.db.models.lookups import Exact
 
 from customers.models import Customer, Source
 from peakflo.models import validate_currency
@@ -71,13 +73,18 @@ class Invoice(models.Model):
                 name="invoice_amounts_not_negative",
                 violation_error_message="Invoice amounts cannot be negative.",
             ),
+            # Compared in whole cents: SQLite (the embedded default) does this arithmetic in floating
+            # point, where 0.10 + 0.20 != 0.30; on Postgres' exact numeric it is plain equality.
             models.CheckConstraint(
-                condition=Q(total=F("subtotal") + F("tax")),
+                condition=Exact(Round(F("total") * 100), Round((F("subtotal") + F("tax")) * 100)),
                 name="invoice_total_is_subtotal_plus_tax",
                 violation_error_message="The total must equal subtotal plus tax.",
             ),
             models.CheckConstraint(
-                condition=Q(amount_due=F("total") - F("amount_paid") - F("amount_credited")),
+                condition=Exact(
+                    Round(F("amount_due") * 100),
+                    Round((F("total") - F("amount_paid") - F("amount_credited")) * 100),
+                ),
                 name="invoice_amount_due_balances",
                 violation_error_message="Amount due must equal total minus paid minus credited.",
             ),
