@@ -1,11 +1,15 @@
 """Read queries shared by views, reports and commands."""
 
+from decimal import Decimal
+
 from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from .models import ZERO, CreditNote, CreditNoteStatus, Invoice, InvoiceStatus, Payment, PaymentAllocation
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
+# Sums compare within half a cent: exact on Postgres, and SQLite adds decimals in floating point.
+HALF_CENT = Decimal("0.005")
 
 
 def _sum_of(grouped):
@@ -36,9 +40,15 @@ def inconsistent_invoices(queryset=None):
     """
     return (
         invoices_with_computed_amounts(queryset)
+        .annotate(
+            paid_gap=F("computed_paid") - F("amount_paid"),
+            credited_gap=F("computed_credited") - F("amount_credited"),
+        )
         .filter(
-            ~Q(amount_paid=F("computed_paid"))
-            | ~Q(amount_credited=F("computed_credited"))
+            Q(paid_gap__gte=HALF_CENT)
+            | Q(paid_gap__lte=-HALF_CENT)
+            | Q(credited_gap__gte=HALF_CENT)
+            | Q(credited_gap__lte=-HALF_CENT)
             | Q(status=InvoiceStatus.PAID, amount_due__gt=0)
             | Q(status=InvoiceStatus.OPEN, amount_due=0)
         )
@@ -52,7 +62,7 @@ def overallocated_payments(queryset=None):
     allocations = PaymentAllocation.objects.filter(payment=OuterRef("pk")).values("payment")
     return (
         queryset.annotate(allocated=_sum_of(allocations))
-        .filter(allocated__gt=F("amount"))
+        .filter(allocated__gt=F("amount") + HALF_CENT)
         .select_related("customer")
         .order_by("id")
     )
