@@ -2,6 +2,8 @@
 
 from django.utils import timezone
 
+from peakflo.bulk import insert_rows
+
 from .models import Activity, ActivityKind, Contact
 
 
@@ -35,23 +37,24 @@ def record_many(entries):
     """Append many entries at once (imports, syncs): each a dict of record()'s arguments.
 
     Entries name their customer by `customer_id` and invoice by `invoice_id` so that callers
-    holding only ids, as bulk work does, need not load the rows.
+    holding only ids, as bulk work does, need not load the rows. Returns how many were written.
     """
     now = timezone.now()
-    activities = []
-    for entry in entries:
-        if entry["kind"] not in ActivityKind.values:
-            raise ValueError(f"Unknown timeline kind {entry['kind']!r}.")
-        actor = entry.get("actor")
-        activities.append(
-            Activity(
-                customer_id=entry["customer_id"],
-                invoice_id=entry.get("invoice_id"),
-                kind=entry["kind"],
-                actor_user=None if isinstance(actor, Contact) else actor,
-                actor_contact=actor if isinstance(actor, Contact) else None,
-                data=entry.get("data") or {},
-                created_at=entry.get("at") or now,
+
+    def rows():
+        for entry in entries:
+            if entry["kind"] not in ActivityKind.values:
+                raise ValueError(f"Unknown timeline kind {entry['kind']!r}.")
+            actor = entry.get("actor")
+            yield (
+                entry["customer_id"],
+                entry.get("invoice_id"),
+                entry["kind"],
+                None if actor is None or isinstance(actor, Contact) else actor.pk,
+                actor.pk if isinstance(actor, Contact) else None,
+                entry.get("data") or {},
+                entry.get("at") or now,
             )
-        )
-    return Activity.objects.bulk_create(activities, batch_size=5000)
+
+    fields = ["customer_id", "invoice_id", "kind", "actor_user_id", "actor_contact_id", "data", "created_at"]
+    return insert_rows(Activity, fields, rows())

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from customers import timeline
 from customers.models import ActivityKind, Customer, Source
+from peakflo.bulk import insert_objects
 from peakflo.models import Company, ImportJob
 from peakflo.spreadsheets import SpreadsheetError, estimate_rows, read_table
 
@@ -252,9 +253,10 @@ def import_invoices(*, data, filename="", actor=None, progress=None):
     """Import every invoice of the file, or none of them; record each on its customer's timeline."""
     invoices = parse_invoices(data, filename=filename, progress=progress)
     summary = ImportSummary()
+    now = timezone.now()
     try:
         with transaction.atomic():
-            created = Invoice.objects.bulk_create(invoices, batch_size=5000)
+            insert_objects(Invoice, invoices)
             timeline.record_many(
                 {
                     "customer_id": invoice.customer_id,
@@ -269,17 +271,18 @@ def import_invoices(*, data, filename="", actor=None, progress=None):
                         "source": "import",
                         "file": filename,
                     },
+                    "at": now,
                 }
-                for invoice in created
+                for invoice in invoices
             )
     except IntegrityError as exc:
         # Another import or a person took a number between our check and our insert.
         raise ImportRejected(
             [RowError(0, "invoice number", f"a number was taken while importing ({exc}).")]
         ) from None
-    summary.created = len(created)
-    summary.customers = len({invoice.customer_id for invoice in created})
-    for invoice in created:
+    summary.created = len(invoices)
+    summary.customers = len({invoice.customer_id for invoice in invoices})
+    for invoice in invoices:
         summary.totals_by_currency[invoice.currency] = (
             summary.totals_by_currency.get(invoice.currency, 0) + invoice.total
         )
