@@ -83,3 +83,13 @@ def book(db, am_alice, am_bob):
         "orphan": orphan,
         "invoices": invoices,
     }
+
+
+@pytest.fixture
+def celery_processes(transactional_db, tmp_path):
+    """Start real workers and beat with .worker() / .beat(); they are stopped after the test."""
+    from tests.celery_processes import CeleryProcesses
+
+    processes = CeleryProcesses(tmp_path)
+    yield processes
+    processes.stop()

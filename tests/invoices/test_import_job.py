@@ -1,4 +1,5 @@
 import io
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -80,3 +81,20 @@ def test_the_command_imports_or_lists_what_to_fix(book, tmp_path, capsys):
         call_command("import_invoices", str(bad))
     assert "Row 2, issue date: 'yesterday' is not a date" in capsys.readouterr().err
     assert Invoice.objects.filter(number__startswith="JOB-").count() == 5
+
+
+def test_a_real_worker_runs_the_uploaded_import(celery_processes, am_alice, settings):
+    from customers.models import Customer
+
+    Customer.objects.create(code="C-001", name="Acme", account_manager=am_alice)
+    celery_processes.worker()
+
+    job = start_import(upload=SimpleUploadedFile("october.xlsx", workbook_bytes(rows(1200))), actor=am_alice)
+
+    deadline = time.monotonic() + 60
+    while job.status not in (ImportJob.Status.DONE, ImportJob.Status.FAILED) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE, celery_processes.logs()[-3000:]
+    assert job.summary["created"] == 1200
+    assert Invoice.objects.filter(customer__code="C-001", number__startswith="JOB-").count() == 1200
