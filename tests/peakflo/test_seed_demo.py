@@ -59,7 +59,8 @@ def test_demo_company_and_logins(seeded):
     assert list(roles.values()).count(Role.ACCOUNT_MANAGER) == 3
     assert Role.AR_ADMIN in roles.values() and Role.ADMIN in roles.values()
     assert User.objects.get(is_default_account_manager=True).email == "maya.tan@demo.peakflo.test"
-    assert User.objects.get(email="daniel.wong@demo.peakflo.test").check_password("peakflo-demo-2026")
+    admin = User.objects.get(email="daniel.wong@demo.peakflo.test")
+    assert admin.check_password("peakflo-demo-2026") and admin.is_superuser
     assert "peakflo-demo-2026" in seeded and "maya.tan@demo.peakflo.test" in seeded
     assert Workflow.objects.get(is_default=True).name == "Standard reminders"
 

@@ -236,6 +236,7 @@ class Command(BaseCommand):
                     name=name,
                     role=role,
                     is_default_account_manager=is_default and not has_default,
+                    is_superuser=role == Role.ADMIN,  # the admin uses every model in the Django admin
                 )
                 self.stdout.write(f"User {email} ({Role(role).label})")
             users[email] = user
