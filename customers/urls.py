@@ -1,8 +1,8 @@
 from django.urls import path
 
-from . import views
+from .views import listing
 
 urlpatterns = [
-    path("", views.customer_list, name="customers"),
-    path("export.xlsx", views.customer_export, name="customers_export"),
+    path("", listing.customer_list, name="customers"),
+    path("export.xlsx", listing.customer_export, name="customers_export"),
 ]

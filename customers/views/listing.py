@@ -7,8 +7,8 @@ from django.utils import timezone
 from peakflo.models import Company, Role, User
 from peakflo.spreadsheets import write_xlsx
 
-from .filters import CustomerFilter
-from .selectors import customers_with_balances
+from ..filters import CustomerFilter
+from ..selectors import customers_with_balances
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
