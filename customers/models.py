@@ -172,3 +172,31 @@ class Activity(models.Model):
         if self.actor_contact_id:
             return str(self.actor_contact)
         return "peakflo"
+
+
+class CustomerFile(models.Model):
+    """A file kept with a customer: a screenshot of a WhatsApp chat, a remittance advice, a signed form."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="files")
+    invoice = models.ForeignKey(
+        "invoices.Invoice", null=True, blank=True, on_delete=models.SET_NULL, related_name="files"
+    )
+    file = models.FileField(upload_to="customers/%Y/%m/")
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    description = models.CharField(max_length=300, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_image(self):
+        return self.content_type.startswith("image/")

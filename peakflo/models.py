@@ -88,6 +88,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         """Django admin access comes with the admin role."""
         return self.is_active and (self.is_superuser or self.role == Role.ADMIN)
 
+    def has_perm(self, perm, obj=None):
+        # The admin role may do everything in the Django admin, as a superuser may.
+        return (self.is_active and self.role == Role.ADMIN) or super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label):
+        return (self.is_active and self.role == Role.ADMIN) or super().has_module_perms(app_label)
+
     @property
     def is_admin(self):
         return self.is_superuser or self.role == Role.ADMIN
