@@ -1,0 +1,38 @@
+"""One function per email; each renders templates/emails/<name>_subject.txt, <name>.txt and <name>.html."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from .models import Company
+from .tokens import invitation_token_generator
+
+
+def _send(name, to, context):
+    context = {"company": Company.load(), "site_url": settings.SITE_URL, **context}
+    subject = "".join(render_to_string(f"emails/{name}_subject.txt", context).splitlines()).strip()
+    text = render_to_string(f"emails/{name}.txt", context)
+    html = render_to_string(f"emails/{name}.html", context)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def _absolute(viewname, **kwargs):
+    # Links are built from SITE_URL, never from the request's Host header.
+    return settings.SITE_URL + reverse(viewname, kwargs=kwargs)
+
+
+def password_reset(*, user, token):
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    link = _absolute("password_reset_confirm", uidb64=uid, token=token)
+    _send("password_reset", user.email, {"user": user, "link": link})
+
+
+def invitation(*, user, invited_by):
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    link = _absolute("accept_invitation", uidb64=uid, token=invitation_token_generator.make_token(user))
+    _send("invitation", user.email, {"user": user, "invited_by": invited_by, "link": link})
