@@ -9,6 +9,7 @@ from peakflo.spreadsheets import write_xlsx
 
 from ..filters import CustomerFilter
 from ..selectors import customers_with_balances
+from .bulk import list_context
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -31,6 +32,7 @@ def customer_list(request):
         "query": request.GET.copy(),
         "sees_nothing": not page.paginator.count and not filterset.queryset.exists(),
         "whom_to_ask": User.objects.filter(role__in=[Role.ADMIN, Role.AR_ADMIN], is_active=True)[:3],
+        **list_context(request.user),
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "customers/_table.html", context)
