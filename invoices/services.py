@@ -352,3 +352,78 @@ def approve_credit_note(*, credit_note, approver, at=None):
     if invoice is not None and invoice.status == InvoiceStatus.PAID:
         _record_paid(invoice, actor=approver, at=at)
     return credit_note
+
+
+# Who may void a credit note: those who may approve one (a pending note may also be withdrawn by its creator).
+def can_void_credit_note(user, credit_note):
+    if not user.is_authenticated or getattr(user, "is_read_only", False):
+        return False
+    if credit_note.status == CreditNoteStatus.APPROVED:
+        return user.is_superuser or user.role in CREDIT_NOTE_APPROVER_ROLES
+    if credit_note.status in (CreditNoteStatus.DRAFT, CreditNoteStatus.PENDING_APPROVAL):
+        return (
+            user.is_superuser
+            or user.role in CREDIT_NOTE_APPROVER_ROLES
+            or (credit_note.created_by_id is not None and credit_note.created_by_id == user.pk)
+        )
+    return False
+
+
+def can_approve_credit_note(user, credit_note):
+    """Whether to offer the Approve button; `approve_credit_note` checks the same and says why not."""
+    return (
+        user.is_authenticated
+        and not getattr(user, "is_read_only", False)
+        and (user.is_superuser or user.role in CREDIT_NOTE_APPROVER_ROLES)
+        and credit_note.status == CreditNoteStatus.PENDING_APPROVAL
+        and not (credit_note.created_by_id is not None and credit_note.created_by_id == user.pk)
+    )
+
+
+@transaction.atomic
+def void_credit_note(*, credit_note, actor, at=None):
+    """Void a credit note; an approved one gives its amount back to the invoice, reopening it if paid."""
+    credit_note = CreditNote.objects.select_for_update().get(pk=credit_note.pk)
+    if credit_note.status == CreditNoteStatus.VOID:
+        raise ValidationError(f"Credit note {credit_note.number} is already void.")
+    if not can_void_credit_note(actor, credit_note):
+        raise PermissionDenied(
+            "Only admins, AR admins and collections may void an approved credit note; "
+            "a pending one may also be withdrawn by the person who created it."
+        )
+    was_approved = credit_note.status == CreditNoteStatus.APPROVED
+    invoice = None
+    if credit_note.invoice_id:
+        invoice = Invoice.objects.select_for_update().get(pk=credit_note.invoice_id)
+    if was_approved and invoice is not None:
+        if invoice.amount_credited < credit_note.amount:
+            raise ValidationError(
+                f"Invoice {invoice.number} holds only {invoice.amount_credited} {invoice.currency} of credit; "
+                f"credit note {credit_note.number} cannot give back {credit_note.amount}."
+            )
+        was_paid = invoice.status == InvoiceStatus.PAID
+        invoice.amount_credited -= credit_note.amount
+        _settle(invoice)
+        invoice.save(update_fields=["amount_credited", "amount_due", "status", "updated_at"])
+        reopened = was_paid and invoice.status == InvoiceStatus.OPEN
+    else:
+        reopened = False
+
+    credit_note.status = CreditNoteStatus.VOID
+    credit_note.save(update_fields=["status"])
+    timeline.record(
+        credit_note.customer,
+        ActivityKind.CREDIT_NOTE,
+        invoice=invoice,
+        actor=actor,
+        data={
+            "number": credit_note.number,
+            "amount": str(credit_note.amount),
+            "currency": credit_note.currency,
+            "status": credit_note.status,
+            "was_approved": was_approved,
+            "invoice_reopened": reopened,
+        },
+        at=at,
+    )
+    return credit_note
