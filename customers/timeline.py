@@ -6,6 +6,8 @@ from peakflo.bulk import insert_rows
 
 from .models import Activity, ActivityKind, Contact
 
+KINDS = frozenset(ActivityKind.values)  # .values is rebuilt on every access
+
 
 def record(customer, kind, *, invoice=None, actor=None, data=None, at=None):
     """Append what happened to the customer's timeline.
@@ -13,7 +15,7 @@ def record(customer, kind, *, invoice=None, actor=None, data=None, at=None):
     `actor` is the User or Contact who did it, or None for peakflo itself.
     `data` holds plain JSON values a person will want to read later (amounts as strings).
     """
-    if kind not in ActivityKind.values:
+    if kind not in KINDS:
         raise ValueError(f"Unknown timeline kind {kind!r}.")
     if invoice is not None and invoice.customer_id != customer.pk:
         raise ValueError(f"Invoice {invoice.number} does not belong to {customer}.")
@@ -43,7 +45,7 @@ def record_many(entries):
 
     def rows():
         for entry in entries:
-            if entry["kind"] not in ActivityKind.values:
+            if entry["kind"] not in KINDS:
                 raise ValueError(f"Unknown timeline kind {entry['kind']!r}.")
             actor = entry.get("actor")
             yield (

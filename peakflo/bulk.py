@@ -43,19 +43,35 @@ def insert_rows(model, fields, rows):
 
 
 def insert_objects(model, objects):
-    """Insert unsaved instances and give them their primary keys, so later rows can point at them."""
-    if connection.vendor != "postgresql":
-        return model.objects.bulk_create(objects, batch_size=BATCH_SIZE)
+    """Insert new rows and give each object its primary key (`obj.pk`), so later rows can point at it.
+
+    `objects` are unsaved model instances, or any plain objects whose attributes are named as the
+    model's columns (attnames) — lighter to build by the hundred thousand. Missing attributes take the
+    field's default; auto_now / auto_now_add fields take the current time.
+    """
+    columns = [f for f in model._meta.concrete_fields if not f.primary_key]
     now = timezone.now()
-    columns = model._meta.concrete_fields
-    stamped = [
+    stamped = {
         f.attname for f in columns if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
+    }
+    defaults = {f.attname: (now if f.attname in stamped else f.get_default()) for f in columns}
+
+    def values(obj):
+        return [
+            now if f.attname in stamped else getattr(obj, f.attname, defaults[f.attname]) for f in columns
+        ]
+
+    if connection.vendor != "postgresql":
+        names = [f.attname for f in columns]
+        saved = model.objects.bulk_create(
+            [model(**dict(zip(names, values(obj), strict=True))) for obj in objects]
+        )
+        for obj, row in zip(objects, saved, strict=True):
+            obj.pk = row.pk
+        return objects
     for obj, pk in zip(objects, reserve_ids(model, len(objects)), strict=True):
         obj.pk = pk
-        for name in stamped:
-            setattr(obj, name, now)
-    _copy(model, columns, ([getattr(obj, f.attname) for f in columns] for obj in objects))
+    _copy(model, [model._meta.pk, *columns], ([obj.pk, *values(obj)] for obj in objects))
     return objects
 
 
