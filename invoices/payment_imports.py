@@ -106,6 +106,24 @@ def _read_reference(row):
     return reference
 
 
+def _already_recorded(lines, customers):
+    """Payment keys of the file (with a reference) that match a recorded payment's customer, date, reference and amount."""
+    totals = defaultdict(lambda: ZERO)
+    for line in lines:
+        if line.reference and line.date and line.code in customers and line.amount is not None:
+            totals[(line.date, line.code, line.reference)] += line.amount
+    if not totals:
+        return {}
+    recorded = set(
+        Payment.objects.filter(
+            customer__in=[customers[code] for _, code, _ in totals],
+            date__in={date for date, _, _ in totals},
+            reference__in={reference for _, _, reference in totals},
+        ).values_list("date", "customer__code", "reference", "amount")
+    )
+    return {key: total for key, total in totals.items() if (*key, total) in recorded}
+
+
 def parse_payments(data, *, filename="", user):
     """Check every row; return the payments to record, grouped, or raise ImportRejected / SpreadsheetError."""
     from peakflo.spreadsheets import SpreadsheetError, read_table
@@ -152,10 +170,26 @@ def parse_payments(data, *, filename="", user):
         else {}
     )
 
+    already_recorded = _already_recorded(lines, customers)
+    reported = set()
     groups = {}
     allocated_so_far = defaultdict(lambda: ZERO)
     for line in lines:
         customer = customers.get(line.code)
+        key = (line.date, line.code, line.reference)
+        if key in already_recorded:
+            # Re-importing a file: say so once, rather than that its invoices are now paid.
+            if key not in reported:
+                reported.add(key)
+                errors.append(
+                    RowError(
+                        line.row,
+                        "Reference",
+                        f"a payment of {already_recorded[key]} {line.currency} from {line.code} on {line.date} "
+                        f"with reference {line.reference!r} is already recorded; was this file imported before?",
+                    )
+                )
+            continue
         if line.code and customer is None:
             errors.append(RowError(line.row, "Customer ID", f"{line.code!r} is not a known customer ID."))
         if line.invoice_number:
@@ -228,23 +262,6 @@ def parse_payments(data, *, filename="", user):
                 )
         group.lines.append(line)
 
-    if not errors:
-        for (date, code, reference), group in groups.items():
-            total = sum((line.amount for line in group.lines), ZERO)
-            if (
-                reference
-                and Payment.objects.filter(
-                    customer=customers[code], date=date, reference=reference, amount=total
-                ).exists()
-            ):
-                errors.append(
-                    RowError(
-                        group.first.row,
-                        "Reference",
-                        f"a payment of {total} {group.first.currency} from {code} on {date} with reference "
-                        f"{reference!r} is already recorded; was this file imported before?",
-                    )
-                )
     if errors:
         errors.sort(
             key=lambda error: (error.row, COLUMNS.index(error.column) if error.column in COLUMNS else 99)
