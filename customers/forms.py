@@ -188,5 +188,6 @@ class BulkUpdateForm(forms.Form):
 class SpreadsheetUploadForm(forms.Form):
     file = forms.FileField(
         label="Excel (.xlsx) or CSV file",
+        allow_empty_file=True,  # read_table says why an empty file cannot be used, like any other
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
     )
