@@ -98,17 +98,19 @@ class CompanyForm(forms.ModelForm):
             "send_window_start": "Send from",
             "send_window_end": "Send until",
             "sender_email": "Sender address",
+            "brand_color": "Brand colour",
         }
         help_texts = {
             "base_currency": "ISO 4217 code, for example SGD, USD, EUR. Report totals are in this currency.",
             "time_zone": "Where the company works, for example Asia/Singapore. Due dates and the send window use it.",
             "sender_email": "The From address of reminders. Empty: the server's default sender.",
             "logo": "PNG, JPEG, GIF or WebP, up to 2 MB.",
+            "brand_color": "Used on invoice PDFs and emails.",
         }
         widgets = {
             "name": forms.TextInput(attrs={"autofocus": True}),
             "address": forms.Textarea(attrs={"rows": 3}),
-            "invoice_footer": forms.Textarea(attrs={"rows": 2}),
+            "invoice_footer": forms.Textarea(attrs={"rows": 3}),
             "base_currency": forms.TextInput(
                 attrs={"list": "currencies", "maxlength": 3, "size": 5, "autocapitalize": "characters"}
             ),

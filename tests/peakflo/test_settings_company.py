@@ -142,3 +142,13 @@ def test_a_logo_over_2_mb_is_refused(admin_client, db):
 def test_a_bad_sender_address_and_colour_are_refused(admin_client, db):
     expect_refused(admin_client, valid(sender_email="not an address"), "sender_email", "valid email")
     expect_refused(admin_client, valid(brand_color="blue"), "brand_color", "#rrggbb")
+
+
+def test_the_company_admin_goes_straight_to_the_one_row(admin_client, db):
+    response = admin_client.get("/admin/peakflo/company/")
+
+    assert response.status_code == 302 and response.url.endswith(
+        f"/admin/peakflo/company/{Company.load().pk}/change/"
+    )
+    assert admin_client.get(response.url).status_code == 200
+    assert admin_client.get("/admin/peakflo/company/add/").status_code == 403

@@ -381,3 +381,52 @@ def test_a_deactivated_user_is_signed_out_and_can_be_reactivated(client, admin_u
 
 def test_unknown_users_are_404(admin_client, db):
     assert admin_client.get(reverse("settings_user_edit", args=[999999])).status_code == 404
+
+
+# --- Django admin ---------------------------------------------------------------------------------
+
+
+def test_the_user_admin_lists_searches_and_filters(admin_client, am_alice, am_bob):
+    response = admin_client.get("/admin/peakflo/user/", {"q": "alice", "role__exact": Role.ACCOUNT_MANAGER})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [am_alice]
+
+
+def test_the_user_admin_adds_a_user_by_email_without_username(admin_client, db):
+    response = admin_client.post(
+        "/admin/peakflo/user/add/",
+        {
+            "email": "Dora@Example.com",
+            "name": "Dora",
+            "role": Role.AR_ADMIN,
+            "usable_password": "true",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    dora = User.objects.get(email="dora@example.com")
+    assert dora.role == Role.AR_ADMIN and dora.check_password(NEW_PASSWORD)
+
+
+def test_the_user_admin_refuses_a_taken_email_and_a_second_default(admin_client, am_alice, am_bob):
+    services.set_default_account_manager(user=am_alice)
+    taken = admin_client.post(
+        "/admin/peakflo/user/add/",
+        {"email": "ALICE@example.com", "name": "X", "role": Role.ADMIN, "usable_password": "false"},
+    )
+    assert taken.status_code == 200 and "already in use" in taken.text
+
+    data = {
+        "email": am_bob.email,
+        "name": am_bob.name,
+        "role": am_bob.role,
+        "is_default_account_manager": "on",
+        "is_active": "on",
+    }
+    response = admin_client.post(f"/admin/peakflo/user/{am_bob.pk}/change/", data)
+
+    assert response.status_code == 200 and "already the default account manager" in response.text
+    assert list(User.objects.filter(is_default_account_manager=True)) == [am_alice]
