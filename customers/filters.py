@@ -17,7 +17,12 @@ class CustomerFilter(django_filters.FilterSet):
         field_name="tags", queryset=Tag.objects.all(), empty_label="Any tag"
     )
     workflow = django_filters.ModelChoiceFilter(queryset=Workflow.objects.all(), empty_label="Any workflow")
-    has_overdue = django_filters.BooleanFilter(method="filter_overdue", label="Has overdue invoices")
+    has_overdue = django_filters.ChoiceFilter(
+        method="filter_overdue",
+        label="Overdue",
+        choices=[("yes", "With overdue invoices"), ("no", "Nothing overdue")],
+        empty_label="Any",
+    )
     currency = django_filters.ChoiceFilter(choices=(), empty_label="Any currency")
     sort = django_filters.OrderingFilter(
         fields=(
@@ -45,9 +50,9 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value)) if value else queryset
 
     def filter_overdue(self, queryset, name, value):
-        if value is None:
+        if value not in ("yes", "no"):
             return queryset
         overdue = Invoice.objects.filter(
             customer=OuterRef("pk"), status=InvoiceStatus.OPEN, amount_due__gt=0, due_date__lt=self.today
         )
-        return queryset.filter(Exists(overdue)) if value else queryset.exclude(Exists(overdue))
+        return queryset.filter(Exists(overdue)) if value == "yes" else queryset.exclude(Exists(overdue))
