@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from customers import timeline
 from customers.models import ActivityKind, Contact, Customer, Tag
@@ -281,7 +282,8 @@ class Command(BaseCommand):
 
     def at(self, company, rng, day):
         """A believable office-hours moment on `day`, in the company's time zone."""
-        return dt.datetime.combine(day, dt.time(rng.randint(9, 17), rng.randint(0, 59)), tzinfo=company.tz)
+        moment = dt.datetime.combine(day, dt.time(rng.randint(9, 17), rng.randint(0, 59)), tzinfo=company.tz)
+        return min(moment, timezone.now())  # never in the future: today's entries happened already
 
     def seed_customer(self, rng, company, today, index, code, name, country, ams, ar_admin, admin, tags):
         currency = COUNTRY_CURRENCY.get(country, "USD")
