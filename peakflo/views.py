@@ -25,17 +25,6 @@ SCOPE_OF_ROLE = {
 
 # Sections whose pages are not built yet: what they will hold, said plainly.
 COMING = {
-    "invoices": {
-        "title": "Invoices",
-        "icon": "file-text",
-        "summary": "Every invoice you may see, from issue to payment.",
-        "features": [
-            "Open, overdue, partly paid, paid and void invoices, filtered and sorted",
-            "Invoice PDFs with your company's branding",
-            "Payments and credit notes recorded against each invoice",
-            "Excel import of invoices and export of any list",
-        ],
-    },
     "actions": {
         "title": "Actions",
         "icon": "list-checks",
