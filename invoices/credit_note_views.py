@@ -15,7 +15,7 @@ from peakflo.models import Company
 from peakflo.spreadsheets import write_xlsx
 
 from .credit_note_forms import CreditNoteForm, creditable_invoices, next_credit_note_number
-from .models import CreditNote, CreditNoteStatus, Invoice
+from .models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus
 from .payment_filters import CreditNoteFilter
 from .services import (
     approve_credit_note,
@@ -161,11 +161,30 @@ def credit_note_invoice_options(request):
     return render(request, "credit_notes/_invoice_options.html", {"customer": customer, "invoices": invoices})
 
 
+def _approval_blocker(credit_note):
+    """Why approving would be refused by the invoice as it stands now, in words; None when it would go through."""
+    invoice = credit_note.invoice
+    if invoice is None or credit_note.status != CreditNoteStatus.PENDING_APPROVAL:
+        return None
+    if invoice.status != InvoiceStatus.OPEN:
+        return f"Invoice {invoice.number} is {invoice.get_status_display().lower()}, so this credit cannot apply to it."
+    if credit_note.amount > invoice.amount_due:
+        return (
+            f"Invoice {invoice.number} owes only {invoice.amount_due:,} {invoice.currency} now, less than this credit "
+            f"of {credit_note.amount:,}; void this credit note and write a smaller one."
+        )
+    return None
+
+
 def _act_on(request, pk, *, action, template, allowed):
     credit_note = visible_credit_note(request.user, pk)
     require_write(request.user)
     if request.method != "POST":
-        context = {"credit_note": credit_note, "allowed": allowed(request.user, credit_note)}
+        context = {
+            "credit_note": credit_note,
+            "allowed": allowed(request.user, credit_note),
+            "blocker": _approval_blocker(credit_note) if template.endswith("approve.html") else None,
+        }
         return render(request, template, context)
     try:
         message = action(credit_note)

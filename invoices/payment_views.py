@@ -182,13 +182,13 @@ def payment_add(request):
 
 def _recorded_message(payment, allocations):
     allocated = sum((amount for _, amount in allocations), ZERO)
-    text = f"Payment of {payment.amount} {payment.currency} from {payment.customer.name} recorded"
+    text = f"Payment of {payment.amount:,} {payment.currency} from {payment.customer.name} recorded"
     if allocations:
-        parts = ", ".join(f"{amount} to {invoice.number}" for invoice, amount in allocations)
+        parts = ", ".join(f"{money(amount):,} to {invoice.number}" for invoice, amount in allocations)
         text += f": {parts}"
     rest = payment.amount - allocated
     if rest > 0:
-        text += f". {rest} {payment.currency} stays unallocated on the customer's account"
+        text += f". {rest:,} {payment.currency} stays unallocated on the customer's account"
     return text + "."
 
 

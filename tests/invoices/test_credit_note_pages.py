@@ -132,7 +132,8 @@ def test_the_creator_cannot_approve_and_is_not_offered_the_button(client, book, 
     response = client.post(f"/credit-notes/{note.pk}/approve/", follow=True)
 
     assert (
-        f"/credit-notes/{note.pk}/approve/" not in listing.text and "Waiting for a colleague" in listing.text
+        f"/credit-notes/{note.pk}/approve/" not in listing.text
+        and "by you: a colleague approves" in listing.text
     )
     assert "cannot be approved by the person who created it" in response.text
     note.refresh_from_db()
@@ -277,3 +278,24 @@ def test_the_invoice_options_follow_the_customer(client, book, am_alice):
     response = client.get("/credit-notes/new/invoices/", {"customer": book["globex"].pk})
 
     assert "INV-0002" in response.text and "INV-0001" not in response.text and 'value="USD"' in response.text
+
+
+def test_the_confirm_page_warns_when_the_invoice_no_longer_owes_enough(client, book, pending, ar_admin):
+    invoice = book["invoices"][0]
+    record_payment(
+        customer=invoice.customer,
+        date=TODAY,
+        amount=D("109"),
+        currency="SGD",
+        allocations=[(invoice, D("109"))],
+    )
+    login(client, ar_admin)
+
+    confirm = client.get(f"/credit-notes/{pending.pk}/approve/")
+    refused = client.post(f"/credit-notes/{pending.pk}/approve/", follow=True)
+
+    assert "Approval would be refused" in confirm.text and "INV-0001 is paid" in confirm.text
+    assert "Invoice INV-0001 is paid" in refused.text
+    pending.refresh_from_db()
+    assert pending.status == CreditNoteStatus.PENDING_APPROVAL
+    call_command("check_consistency")
