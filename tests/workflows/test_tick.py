@@ -1,0 +1,147 @@
+import datetime as dt
+from decimal import Decimal
+
+import psycopg
+import pytest
+from django.conf import settings
+
+from customers.models import Customer
+from invoices.models import Invoice
+from workflows.engine import TICK_LOCK, schedule_due_runs
+from workflows.models import Action, ActionRun, ActionType, RunStatus, Trigger, Workflow
+
+TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture
+def workflow(db):
+    Workflow.objects.update(is_default=False)
+    flow = Workflow.objects.create(name="Test flow", is_default=True)
+    for name, trigger, days in [
+        ("before", Trigger.BEFORE_DUE, 3),
+        ("on due", Trigger.AFTER_DUE, 0),
+        ("after 3", Trigger.AFTER_DUE, 3),
+        ("after 7", Trigger.AFTER_DUE, 7),
+    ]:
+        Action.objects.create(
+            workflow=flow, name=name, trigger=trigger, days=days, action_type=ActionType.EMAIL
+        )
+    return flow
+
+
+def invoice(customer, number, due, status="open", amount_due="100.00"):
+    return Invoice.objects.create(
+        number=number,
+        customer=customer,
+        currency="SGD",
+        issue_date=due - dt.timedelta(days=30),
+        due_date=due,
+        subtotal=Decimal("100.00"),
+        total=Decimal("100.00"),
+        amount_paid=Decimal("100.00") - Decimal(amount_due),
+        amount_due=Decimal(amount_due),
+        status=status,
+    )
+
+
+def runs(inv):
+    return {run.action.name: (run.status, run.due_on) for run in ActionRun.objects.filter(invoice=inv)}
+
+
+@pytest.fixture
+def customer(db):
+    return Customer.objects.create(code="T-1", name="Tick Co", currency="SGD")
+
+
+def test_an_invoice_meeting_the_workflow_gets_only_its_latest_due_step(workflow, customer):
+    late = invoice(customer, "T-100", due=TODAY - dt.timedelta(days=5))
+
+    assert schedule_due_runs(today=TODAY) == {"scheduled": 3, "ended": 0}
+
+    assert runs(late) == {
+        "before": ("skipped", TODAY - dt.timedelta(days=8)),
+        "on due": ("skipped", TODAY - dt.timedelta(days=5)),
+        "after 3": ("pending", TODAY - dt.timedelta(days=2)),
+    }
+
+
+def test_ticking_again_creates_nothing_and_the_next_step_follows_when_due(workflow, customer):
+    inv = invoice(customer, "T-101", due=TODAY - dt.timedelta(days=5))
+    schedule_due_runs(today=TODAY)
+
+    assert schedule_due_runs(today=TODAY)["scheduled"] == 0
+    assert schedule_due_runs(today=TODAY + dt.timedelta(days=2))["scheduled"] == 1
+
+    assert runs(inv)["after 7"] == ("pending", TODAY + dt.timedelta(days=2))
+
+
+def test_steps_not_yet_due_wait(workflow, customer):
+    inv = invoice(customer, "T-102", due=TODAY + dt.timedelta(days=10))
+
+    schedule_due_runs(today=TODAY)
+    assert runs(inv) == {}
+    schedule_due_runs(today=TODAY + dt.timedelta(days=7))
+    assert runs(inv) == {"before": ("pending", TODAY + dt.timedelta(days=7))}
+
+
+def test_paused_customers_paid_invoices_and_inactive_actions_get_nothing(workflow, customer):
+    paused = Customer.objects.create(code="T-2", name="Paused", workflow_paused=True)
+    invoice(paused, "T-103", due=TODAY)
+    invoice(customer, "T-104", due=TODAY, status="paid", amount_due="0.00")
+    Action.objects.filter(workflow=workflow).exclude(name="on due").update(is_active=False)
+    live = invoice(customer, "T-105", due=TODAY)
+
+    schedule_due_runs(today=TODAY)
+
+    assert ActionRun.objects.count() == 1
+    assert runs(live) == {"on due": ("pending", TODAY)}
+
+
+def test_a_customer_on_its_own_workflow_follows_that_one(workflow, customer):
+    own = Workflow.objects.create(name="Gentle")
+    Action.objects.create(workflow=own, name="gentle", trigger=Trigger.AFTER_DUE, days=10)
+    Customer.objects.filter(pk=customer.pk).update(workflow=own)
+    inv = invoice(customer, "T-106", due=TODAY - dt.timedelta(days=12))
+
+    schedule_due_runs(today=TODAY)
+
+    assert runs(inv) == {"gentle": ("pending", TODAY - dt.timedelta(days=2))}
+
+
+def test_a_payment_that_clears_the_invoice_ends_its_pending_runs(workflow, customer):
+    inv = invoice(customer, "T-107", due=TODAY)
+    schedule_due_runs(today=TODAY)
+    Invoice.objects.filter(pk=inv.pk).update(status="paid", amount_paid=Decimal("100.00"), amount_due=0)
+
+    pending = ActionRun.objects.get(invoice=inv, status=RunStatus.PENDING)
+
+    assert schedule_due_runs(today=TODAY)["ended"] == 1
+
+    pending.refresh_from_db()
+    assert pending.status == RunStatus.SKIPPED and "paid" in pending.reason
+
+
+def test_promise_triggers_count_from_the_promised_date(workflow, customer):
+    Action.objects.create(workflow=workflow, name="promise check", trigger=Trigger.AFTER_PROMISE, days=1)
+    Action.objects.filter(workflow=workflow).exclude(name="promise check").update(is_active=False)
+    Customer.objects.filter(pk=customer.pk).update(promise_date=TODAY - dt.timedelta(days=1))
+    inv = invoice(customer, "T-108", due=TODAY + dt.timedelta(days=20))
+
+    schedule_due_runs(today=TODAY)
+
+    assert runs(inv) == {"promise check": ("pending", TODAY)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_one_tick_runs_at_a_time(workflow, customer):
+    invoice(customer, "T-109", due=TODAY)
+    db = settings.DATABASES["default"]
+    url = f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} dbname={db['NAME']}"
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [TICK_LOCK])
+
+        assert schedule_due_runs(today=TODAY) is None
+        assert not ActionRun.objects.exists()
+
+        other.execute("SELECT pg_advisory_unlock(%s)", [TICK_LOCK])
+    assert schedule_due_runs(today=TODAY)["scheduled"] == 2  # "on due" pending, "before" skipped

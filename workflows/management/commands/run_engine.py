@@ -1,0 +1,24 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from workflows.engine import schedule_due_runs
+
+
+class Command(BaseCommand):
+    help = "Run one tick of the workflow engine by hand: schedule the reminders and tasks that fell due."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--today", help="Schedule as if it were this day (YYYY-MM-DD).")
+
+    def handle(self, *args, today=None, **options):
+        if today:
+            try:
+                today = dt.date.fromisoformat(today)
+            except ValueError:
+                raise CommandError(f"--today {today!r} is not a date: use YYYY-MM-DD.") from None
+        result = schedule_due_runs(today=today)
+        if result is None:
+            raise CommandError("Another tick is running; nothing was done.")
+        scheduled = "an unknown number of" if result["scheduled"] is None else result["scheduled"]
+        self.stdout.write(f"Scheduled {scheduled} runs; ended {result['ended']} runs of settled invoices.")
