@@ -118,3 +118,16 @@ def coming(request, section):
 @login_required
 def settings_index(request):
     return render(request, "peakflo/settings_index.html", {"company": Company.load()})
+
+
+def company_logo(request):
+    """The company's logo, for pages, e-mails and PDFs. Public: it is on every invoice anyway.
+    Uploaded files are never served from a public folder; this is the one image that is."""
+    from django.http import FileResponse, Http404
+
+    from .models import Company
+
+    company = Company.load()
+    if not company.logo:
+        raise Http404("No logo")
+    return FileResponse(company.logo.open("rb"))

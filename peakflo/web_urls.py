@@ -4,6 +4,7 @@ from . import health, views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("branding/logo", views.company_logo, name="company_logo"),
     path("", include("peakflo.auth_urls")),
     path("settings/", include("peakflo.settings_urls")),
     path("customers/", include("customers.urls")),
