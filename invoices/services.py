@@ -81,22 +81,7 @@ def issue_invoice(
         raise ValidationError({"due_date": "The due date cannot be before the issue date."})
     if Invoice.objects.filter(number=number).exists():
         raise ValidationError({"number": f"Invoice {number} already exists."})
-    rows = []
-    for position, line in enumerate(lines, start=1):
-        if line.quantity <= 0 or line.unit_price < 0 or line.tax_rate < 0:
-            raise ValidationError(f"Line {position}: quantity must be positive and prices not negative.")
-        amount = money(line.quantity * line.unit_price)
-        rows.append(
-            InvoiceLine(
-                position=position,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                tax_rate=line.tax_rate,
-                amount=amount,
-                tax_amount=money(amount * line.tax_rate / 100),
-            )
-        )
+    rows = _line_rows(lines)
     subtotal = sum((r.amount for r in rows), ZERO)
     tax = sum((r.tax_amount for r in rows), ZERO)
     invoice = Invoice.objects.create(
@@ -427,3 +412,187 @@ def void_credit_note(*, credit_note, actor, at=None):
         at=at,
     )
     return credit_note
+
+
+# ---------------------------------------------------------------------------------------------
+# Editing, voiding and settling one invoice by hand (the invoice pages).
+
+# Fields that may still change once money has moved against an invoice.
+EDITABLE_AFTER_PAYMENT = ("issue_date", "due_date", "reference")
+
+
+def _refuse_auditors(actor):
+    if actor is not None and getattr(actor, "is_read_only", False):
+        raise PermissionDenied("Auditors can look but not change anything.")
+
+
+def _refuse_accounting(invoice, doing):
+    if invoice.is_read_only:
+        raise ValidationError(
+            f"Invoice {invoice.number} came from the accounting system, so it cannot be {doing} here. "
+            "Change it in the accounting system; the next sync brings the change to peakflo."
+        )
+
+
+def has_money_against(invoice):
+    """Payments or credits already count against the invoice, so its amounts are fixed."""
+    return invoice.amount_paid > 0 or invoice.amount_credited > 0
+
+
+def _line_rows(lines):
+    rows = []
+    for position, line in enumerate(lines, start=1):
+        if line.quantity <= 0 or line.unit_price < 0 or line.tax_rate < 0:
+            raise ValidationError(f"Line {position}: quantity must be positive and prices not negative.")
+        amount = money(line.quantity * line.unit_price)
+        rows.append(
+            InvoiceLine(
+                position=position,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                tax_rate=line.tax_rate,
+                amount=amount,
+                tax_amount=money(amount * line.tax_rate / 100),
+            )
+        )
+    return rows
+
+
+def _lines_differ(invoice, rows):
+    old = [(line.description, line.quantity, line.unit_price, line.tax_rate) for line in invoice.lines.all()]
+    new = [(row.description, row.quantity, row.unit_price, row.tax_rate) for row in rows]
+    return old != new
+
+
+@transaction.atomic
+def update_invoice(*, invoice, actor, lines=None, at=None, **fields):
+    """Change a manual or imported invoice; its totals are summed again from `lines` when given.
+
+    `fields` may be number, issue_date, due_date, currency, exchange_rate and reference. Once a
+    payment or credit counts against the invoice only its dates and reference may change.
+    """
+    _refuse_auditors(actor)
+    allowed = {"number", "issue_date", "due_date", "currency", "exchange_rate", "reference"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"update_invoice() cannot change {', '.join(sorted(unknown))}.")
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    _refuse_accounting(invoice, "edited")
+    if invoice.status == InvoiceStatus.VOID:
+        raise ValidationError(f"Invoice {invoice.number} is void and cannot be edited.")
+
+    changes = {
+        name: value for name, value in fields.items() if value is not None and getattr(invoice, name) != value
+    }
+    rows = _line_rows(lines) if lines is not None else None
+    if rows is not None and not rows:
+        raise ValidationError("An invoice needs at least one line.")
+    lines_changed = rows is not None and _lines_differ(invoice, rows)
+    if has_money_against(invoice):
+        fixed = sorted(set(changes) - set(EDITABLE_AFTER_PAYMENT))
+        if fixed or lines_changed:
+            raise ValidationError(
+                f"Invoice {invoice.number} already has payments or credits against it: only its dates "
+                "and reference can change. Void its payments or credit notes first to change anything else."
+            )
+    if "number" in changes and Invoice.objects.filter(number=changes["number"]).exists():
+        raise ValidationError({"number": f"Invoice {changes['number']} already exists."})
+    issue_date = changes.get("issue_date", invoice.issue_date)
+    due_date = changes.get("due_date", invoice.due_date)
+    if due_date < issue_date:
+        raise ValidationError({"due_date": "The due date cannot be before the issue date."})
+    if not changes and not lines_changed:
+        return invoice
+
+    recorded = {name: [str(getattr(invoice, name)), str(value)] for name, value in changes.items()}
+    for name, value in changes.items():
+        setattr(invoice, name, value)
+    if lines_changed:
+        old_total = invoice.total
+        invoice.lines.all().delete()
+        for row in rows:
+            row.invoice = invoice
+        InvoiceLine.objects.bulk_create(rows)
+        invoice.subtotal = sum((r.amount for r in rows), ZERO)
+        invoice.tax = sum((r.tax_amount for r in rows), ZERO)
+        invoice.total = invoice.subtotal + invoice.tax
+        _settle(invoice)
+        if invoice.total != old_total:
+            recorded["total"] = [str(old_total), str(invoice.total)]
+        recorded["lines"] = len(rows)
+    invoice.save()
+    timeline.record(
+        invoice.customer,
+        ActivityKind.INVOICE_CHANGED,
+        invoice=invoice,
+        actor=actor,
+        data={"number": invoice.number, "changes": recorded},
+        at=at,
+    )
+    return invoice
+
+
+def void_refusal(invoice):
+    """Why `invoice` cannot be voided, in words, or None when it can."""
+    if invoice.is_read_only:
+        return (
+            f"Invoice {invoice.number} came from the accounting system, so it cannot be voided here. "
+            "Void it in the accounting system; the next sync brings the change to peakflo."
+        )
+    if invoice.status == InvoiceStatus.VOID:
+        return f"Invoice {invoice.number} is already void."
+    if has_money_against(invoice):
+        return (
+            f"Invoice {invoice.number} has payments or credits against it; "
+            "void or reallocate them before voiding the invoice."
+        )
+    return None
+
+
+@transaction.atomic
+def void_invoice(*, invoice, actor, reason="", at=None):
+    """Void an invoice nobody has paid or credited; it stays on record but is owed no more."""
+    _refuse_auditors(actor)
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    refusal = void_refusal(invoice)
+    if refusal:
+        raise ValidationError(refusal)
+    invoice.status = InvoiceStatus.VOID
+    invoice.save(update_fields=["status", "updated_at"])
+    timeline.record(
+        invoice.customer,
+        ActivityKind.INVOICE_VOIDED,
+        invoice=invoice,
+        actor=actor,
+        data={
+            "number": invoice.number,
+            "total": str(invoice.total),
+            "currency": invoice.currency,
+            "reason": reason.strip()[:500],
+        },
+        at=at,
+    )
+    return invoice
+
+
+def mark_invoice_paid(*, invoice, actor, date, method=PaymentMethod.BANK_TRANSFER, reference="", at=None):
+    """Record one payment for everything still due on the invoice (record_payment marks it paid)."""
+    _refuse_auditors(actor)
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status != InvoiceStatus.OPEN or invoice.amount_due <= 0:
+            raise ValidationError(
+                f"Invoice {invoice.number} is {invoice.get_status_display().lower()}; nothing is due on it."
+            )
+        return record_payment(
+            customer=invoice.customer,
+            date=date,
+            amount=invoice.amount_due,
+            currency=invoice.currency,
+            allocations=[(invoice, invoice.amount_due)],
+            method=method,
+            reference=reference,
+            created_by=actor,
+            at=at,
+        )
