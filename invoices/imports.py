@@ -147,8 +147,11 @@ def _latest_rates(currencies):
     return rates
 
 
-def parse_invoices(data, *, filename="", progress=None):
-    """Check every row; return NewInvoice rows, or raise ImportRejected / SpreadsheetError."""
+def parse_invoices(data, *, filename="", progress=None, actor=None):
+    """Check every row; return NewInvoice rows, or raise ImportRejected / SpreadsheetError.
+
+    With an `actor`, only customers they may see are known (ops' command imports for all of them).
+    """
     _, rows = read_table(data, filename=filename, required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS)
     base_currency = Company.load().base_currency
     errors, parsed, first_row_of = [], [], {}
@@ -208,12 +211,13 @@ def parse_invoices(data, *, filename="", progress=None):
         raise SpreadsheetError(f"{filename or 'The file'} has a header row but no invoices.")
 
     # Set-based checks against the database: one query per batch of values, never per row.
+    customers = Customer.objects.visible_to(actor) if actor is not None else Customer.objects.all()
     codes = {row[2] for row in parsed if row[2]}
     customer_ids = {}
     code_list = list(codes)
     for start in range(0, len(code_list), 10000):
         customer_ids.update(
-            Customer.objects.filter(code__in=code_list[start : start + 10000]).values_list("code", "id")
+            customers.filter(code__in=code_list[start : start + 10000]).values_list("code", "id")
         )
     numbers = [row[1] for row in parsed if row[1]]
     existing = set()
@@ -270,7 +274,7 @@ def parse_invoices(data, *, filename="", progress=None):
 
 def import_invoices(*, data, filename="", actor=None, progress=None):
     """Import every invoice of the file, or none of them; record each on its customer's timeline."""
-    invoices = parse_invoices(data, filename=filename, progress=progress)
+    invoices = parse_invoices(data, filename=filename, progress=progress, actor=actor)
     summary = ImportSummary()
     now = timezone.now()
     try:

@@ -146,3 +146,13 @@ def test_unreadable_files_say_why_and_change_nothing(book, data, says):
         import_invoices(data=data, filename="renamed.xlsx")
 
     assert Invoice.objects.count() == before
+
+
+def test_an_account_manager_imports_only_for_customers_they_may_see(book, am_alice):
+    data = xlsx([good_row("MINE", "C-001"), good_row("NOT-MINE", "C-004")])  # Hooli is Bob's
+
+    with pytest.raises(ImportRejected) as rejected:
+        import_invoices(data=data, filename="mixed.xlsx", actor=am_alice)
+
+    assert [str(e) for e in rejected.value.errors] == ["Row 3, customer ID: 'C-004' is not a known customer ID."]
+    assert not Invoice.objects.filter(number__in=["MINE", "NOT-MINE"]).exists()
