@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from . import emails
 from .models import Company, Role, User
+from .services import COMPANY_FIELDS
 from .uploads import IMAGES, sniff_content_type
 
 LOGO_MAX_BYTES = 2 * 1024 * 1024
@@ -79,19 +80,7 @@ class CompanyForm(forms.ModelForm):
 
     class Meta:
         model = Company
-        fields = [
-            "name",
-            "logo",
-            "address",
-            "base_currency",
-            "time_zone",
-            "send_window_start",
-            "send_window_end",
-            "send_weekdays",
-            "sender_email",
-            "invoice_footer",
-            "brand_color",
-        ]
+        fields = COMPANY_FIELDS
         labels = {
             "name": "Company name",
             "base_currency": "Base currency",
