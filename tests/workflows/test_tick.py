@@ -145,3 +145,79 @@ def test_only_one_tick_runs_at_a_time(workflow, customer):
 
         other.execute("SELECT pg_advisory_unlock(%s)", [TICK_LOCK])
     assert schedule_due_runs(today=TODAY)["scheduled"] == 2  # "on due" pending, "before" skipped
+
+
+def only(workflow, name, **fields):
+    """Keep one action of the workflow, with these fields."""
+    Action.objects.filter(workflow=workflow).exclude(name=name).update(is_active=False)
+    Action.objects.filter(workflow=workflow, name=name).update(**fields)
+
+
+def test_monthly_actions_run_once_a_month_on_their_day(workflow, customer):
+    only(workflow, "on due", trigger=Trigger.MONTHLY, day_of_month=15)
+    inv = invoice(customer, "T-110", due=TODAY + dt.timedelta(days=10))
+
+    schedule_due_runs(today=TODAY)  # 23 Nov: the 15 Nov occurrence
+    schedule_due_runs(today=TODAY + dt.timedelta(days=5))  # 28 Nov: still the same month
+    schedule_due_runs(today=dt.date(2026, 12, 15))
+
+    assert sorted(ActionRun.objects.filter(invoice=inv).values_list("due_on", flat=True)) == [
+        dt.date(2026, 11, 15),
+        dt.date(2026, 12, 15),
+    ]
+
+
+def test_dated_actions_send_only_their_latest_past_date(workflow, customer):
+    only(workflow, "on due", trigger=Trigger.ON_DATES, dates=["2026-11-01", "2026-11-20", "2026-12-24"])
+    inv = invoice(customer, "T-111", due=TODAY + dt.timedelta(days=10))
+
+    schedule_due_runs(today=TODAY)
+
+    assert list(ActionRun.objects.filter(invoice=inv).values_list("due_on", "status")) == [
+        (dt.date(2026, 11, 20), "pending")
+    ]
+
+
+def test_a_repeating_action_comes_back_n_days_after_completion_up_to_its_maximum(workflow, customer):
+    only(workflow, "on due", repeat_every_days=7, repeat_max=2)
+    inv = invoice(customer, "T-112", due=TODAY)
+    schedule_due_runs(today=TODAY)
+    first = ActionRun.objects.get(invoice=inv)
+    completed = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+    ActionRun.objects.filter(pk=first.pk).update(status=RunStatus.DONE, finished_at=completed)
+
+    schedule_due_runs(today=TODAY + dt.timedelta(days=6))
+    assert ActionRun.objects.filter(invoice=inv).count() == 1
+    schedule_due_runs(today=TODAY + dt.timedelta(days=7))
+    second = ActionRun.objects.get(invoice=inv, occurrence=2)
+    assert second.due_on == TODAY + dt.timedelta(days=7)
+    ActionRun.objects.filter(pk=second.pk).update(
+        status=RunStatus.DONE, finished_at=completed + dt.timedelta(days=7)
+    )
+    schedule_due_runs(today=TODAY + dt.timedelta(days=30))
+    assert ActionRun.objects.filter(invoice=inv).count() == 2  # repeat_max reached
+
+
+def test_paused_invoices_promises_and_open_tasks_hold_automatic_reminders_but_not_tasks(workflow, customer):
+    from workflows.models import Task
+
+    Action.objects.filter(workflow=workflow, name="after 3").update(action_type=ActionType.PHONE_CALL)
+    paused = invoice(customer, "T-113", due=TODAY - dt.timedelta(days=3))
+    Invoice.objects.filter(pk=paused.pk).update(reminders_paused=True)
+    promised = invoice(customer, "T-114", due=TODAY - dt.timedelta(days=3))
+    Invoice.objects.filter(pk=promised.pk).update(promise_date=TODAY + dt.timedelta(days=2))
+
+    schedule_due_runs(today=TODAY)
+
+    # Only the phone call (a manual step) is scheduled for either; no email goes out.
+    for inv in (paused, promised):
+        assert runs(inv) == {"after 3": ("pending", TODAY)}
+
+    other = Customer.objects.create(code="T-3", name="Busy")
+    busy = invoice(other, "T-115", due=TODAY)
+    task = Task.objects.create(customer=other, title="Call back", due_on=TODAY + dt.timedelta(days=4))
+    schedule_due_runs(today=TODAY)
+    assert runs(busy) == {}
+    Task.objects.filter(pk=task.pk).update(status="done")
+    schedule_due_runs(today=TODAY)
+    assert runs(busy)["on due"] == ("pending", TODAY)
