@@ -155,6 +155,17 @@ class BulkUpdateForm(forms.Form):
     workflow = forms.ModelChoiceField(
         queryset=Workflow.objects.all(), required=False, empty_label="Keep as it is"
     )
+    reminders = forms.ChoiceField(
+        label="Automatic reminders",
+        required=False,
+        choices=[("", "Keep as they are"), ("pause", "Pause"), ("resume", "Resume")],
+    )
+    pause_reason = forms.CharField(
+        label="Why (for the timeline)",
+        required=False,
+        max_length=200,
+        help_text='Required to pause, e.g. "Negotiating a payment plan".',
+    )
 
     def clean_new_tags(self):
         return split_names(self.cleaned_data["new_tags"])
@@ -162,6 +173,9 @@ class BulkUpdateForm(forms.Form):
     def clean(self):
         data = super().clean()
         if self.errors:
+            return data
+        if data.get("reminders") == "pause" and not data.get("pause_reason", "").strip():
+            self.add_error("pause_reason", "Say why the reminders pause: the timeline keeps the reason.")
             return data
         both = set(data.get("add_viewers") or ()) & set(data.get("remove_viewers") or ())
         if both:
@@ -179,6 +193,7 @@ class BulkUpdateForm(forms.Form):
                 "new_tags",
                 "remove_tags",
                 "workflow",
+                "reminders",
             )
         ):
             raise ValidationError("Choose at least one thing to change.")

@@ -60,8 +60,13 @@ def attach_file(*, customer, upload, actor, description="", invoice=None):
         ActivityKind.FILE,
         invoice=invoice,
         actor=actor,
-        data={"file_id": kept.pk, "name": kept.name, "content_type": content_type, "size": kept.size,
-              "description": kept.description},  # fmt: skip
+        data={
+            "file_id": kept.pk,
+            "name": kept.name,
+            "content_type": content_type,
+            "size": kept.size,
+            "description": kept.description,
+        },  # fmt: skip
     )
     return kept
 
@@ -275,6 +280,8 @@ def bulk_update_customers(
     add_tags=(),
     remove_tags=(),
     workflow=UNCHANGED,
+    workflow_paused=UNCHANGED,
+    pause_reason="",
 ):
     """Change many customers at once with set-based SQL; one or two timeline entries per changed customer.
 
@@ -284,7 +291,11 @@ def bulk_update_customers(
     from peakflo.models import User
     from workflows.models import Workflow
 
-    rows = list(customers.order_by().values_list("pk", "account_manager_id", "workflow_id"))
+    rows = list(
+        customers.order_by().values_list("pk", "account_manager_id", "workflow_id", "workflow_paused")
+    )
+    paused_now = {pk: paused for pk, _, _, paused in rows}
+    rows = [(pk, am_id, wf_id) for pk, am_id, wf_id, _ in rows]
     ids = [pk for pk, _, _ in rows]
     if not ids:
         return 0
@@ -340,10 +351,24 @@ def bulk_update_customers(
                 f"{names.get(wf_id, 'Default')} → {workflow.name if workflow else 'Default'}"
             )
 
+    pausing = {}
+    if workflow_paused is not UNCHANGED:
+        flipping = [pk for pk in ids if paused_now[pk] != workflow_paused]
+        reason = pause_reason.strip()[:200] if workflow_paused else ""
+        Customer.objects.filter(pk__in=flipping).update(
+            workflow_paused=workflow_paused, workflow_pause_reason=reason, updated_at=now
+        )
+        for pk in flipping:
+            pausing[pk] = {
+                "reminders": "paused" if workflow_paused else "resumed",
+                **({"reason": reason} if reason else {}),
+            }
+
     def entries():
         for kind, per_customer in (
             (ActivityKind.ASSIGNMENT, assignment),
             (ActivityKind.CUSTOMER_CHANGED, changed),
+            (ActivityKind.WORKFLOW, pausing),
         ):
             for pk, data in per_customer.items():
                 if data:
@@ -360,4 +385,4 @@ def bulk_update_customers(
                     }
 
     timeline.record_many(entries())
-    return sum(1 for pk in ids if assignment[pk] or changed[pk])
+    return sum(1 for pk in ids if assignment[pk] or changed[pk] or pk in pausing)

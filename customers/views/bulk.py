@@ -98,6 +98,10 @@ def _describe(data):
         lines.append(f"Remove tags: {names(data['remove_tags'])}")
     if data.get("workflow"):
         lines.append(f"Workflow becomes {data['workflow']}")
+    if data.get("reminders") == "pause":
+        lines.append(f"Pause automatic reminders: {data['pause_reason']}")
+    if data.get("reminders") == "resume":
+        lines.append("Resume automatic reminders (only each invoice's latest due step is sent: no burst)")
     return lines
 
 
@@ -127,6 +131,8 @@ def bulk_update(request):
         add_tags=[*cleaned["add_tags"], *services.tags_named(cleaned["new_tags"])],
         remove_tags=list(cleaned["remove_tags"]),
         workflow=cleaned["workflow"] or services.UNCHANGED,
+        workflow_paused={"pause": True, "resume": False}.get(cleaned["reminders"], services.UNCHANGED),
+        pause_reason=cleaned["pause_reason"],
     )
     messages.success(
         request,
