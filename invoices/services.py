@@ -596,3 +596,30 @@ def mark_invoice_paid(*, invoice, actor, date, method=PaymentMethod.BANK_TRANSFE
             created_by=actor,
             at=at,
         )
+
+
+@transaction.atomic
+def set_invoice_reminders(*, invoice, paused, actor, reason=""):
+    """Pause or resume the automatic reminders of one invoice, with the reason on the timeline."""
+    if getattr(actor, "is_read_only", False):
+        raise PermissionDenied("Auditors can look but not change anything.")
+    reason = reason.strip()[:200]
+    if paused and not reason:
+        raise ValidationError("Say why the reminders pause: the timeline keeps the reason.")
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.reminders_paused == paused:
+        return invoice
+    invoice.reminders_paused, invoice.reminders_pause_reason = paused, reason if paused else ""
+    invoice.save(update_fields=["reminders_paused", "reminders_pause_reason", "updated_at"])
+    timeline.record(
+        invoice.customer,
+        ActivityKind.WORKFLOW,
+        invoice=invoice,
+        actor=actor,
+        data={
+            "reminders": "paused" if paused else "resumed",
+            "invoice": invoice.number,
+            **({"reason": reason} if reason else {}),
+        },
+    )
+    return invoice

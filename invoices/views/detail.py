@@ -120,3 +120,21 @@ def invoice_file(request, pk, file_pk):
         filename=kept.name,
         content_type=kept.content_type,
     )
+
+
+@login_required
+@require_POST
+def invoice_reminders(request, pk):
+    """Pause (with a reason) or resume the invoice's automatic reminders."""
+    invoice = visible_invoice(request.user, pk)
+    require_write(request.user)
+    paused = request.POST.get("action") == "pause"
+    try:
+        services.set_invoice_reminders(
+            invoice=invoice, paused=paused, reason=request.POST.get("reason", ""), actor=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, f"Reminders for {invoice.number} {'paused' if paused else 'resumed'}.")
+    return redirect("invoice_detail", pk=invoice.pk)
