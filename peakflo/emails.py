@@ -36,3 +36,15 @@ def invitation(*, user, invited_by):
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     link = _absolute("accept_invitation", uidb64=uid, token=invitation_token_generator.make_token(user))
     _send("invitation", user.email, {"user": user, "invited_by": invited_by, "link": link})
+
+
+def task_digest(*, owner, overdue, due_today, today):
+    """The morning list of an owner's overdue and today's open tasks."""
+    context = {
+        "owner": owner,
+        "overdue": [(task, _absolute("task_detail", pk=task.pk)) for task in overdue],
+        "due_today": [(task, _absolute("task_detail", pk=task.pk)) for task in due_today],
+        "today": today,
+        "link": settings.SITE_URL + reverse("actions") + "?due=open",
+    }
+    _send("task_digest", owner.email, context)

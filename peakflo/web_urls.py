@@ -6,6 +6,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("branding/logo", views.company_logo, name="company_logo"),
     path("", include("peakflo.auth_urls")),
+    path("settings/workflows/", include("workflows.urls")),
     path("settings/", include("peakflo.settings_urls")),
     path("customers/", include("customers.urls")),
     path("invoices/", include("invoices.urls")),
@@ -14,7 +15,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("settings/", views.settings_index, name="settings_index"),
     # Sections still to be built: honest placeholders until their apps replace these lines.
-    path("actions/", views.coming, {"section": "actions"}, name="actions"),
+    path("actions/", include("workflows.task_urls")),
     path("disputes/", views.coming, {"section": "disputes"}, name="disputes"),
     path("reports/", views.coming, {"section": "reports"}, name="reports"),
 ]
