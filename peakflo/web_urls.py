@@ -7,7 +7,6 @@ urlpatterns = [
     path("branding/logo", views.company_logo, name="company_logo"),
     path("", include("peakflo.auth_urls")),
     path("settings/workflows/", include("workflows.urls")),
-    path("settings/workflows/", include("workflows.urls")),
     path("settings/", include("peakflo.settings_urls")),
     path("customers/", include("customers.urls")),
     path("invoices/", include("invoices.urls")),
