@@ -51,8 +51,11 @@ class Invoice(models.Model):
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
     reference = models.CharField(max_length=200, blank=True)
-    reminders_paused = models.BooleanField(default=False, help_text="No automatic reminders for this invoice.")
-    reminders_pause_reason = models.CharField(max_length=200, blank=True)
+    # db_default too: bulk loaders (COPY) that predate these columns leave them out.
+    reminders_paused = models.BooleanField(
+        default=False, db_default=False, help_text="No automatic reminders for this invoice."
+    )
+    reminders_pause_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
     # A promise to pay this invoice pauses its reminders until the promised date.
     promise_amount = models.DecimalField(**MONEY, null=True, blank=True)
     promise_date = models.DateField(null=True, blank=True)
