@@ -217,3 +217,27 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }
+
+# Reminder channels (workflows/channels) and dispatch. Every provider is optional: a channel whose
+# credentials are empty fails its messages with "… is not configured: set …", never drops them.
+# The base URLs are settings so tests (and proxies) can point them at another server.
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID")  # SMS, and WhatsApp when WHATSAPP_PROVIDER=twilio
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER")  # E.164, for example +6531234567
+TWILIO_WHATSAPP_FROM = env("TWILIO_WHATSAPP_FROM")  # the WhatsApp sender, for example +14155238886
+TWILIO_BASE_URL = env("TWILIO_BASE_URL", "https://api.twilio.com")
+WHATSAPP_PROVIDER = env("WHATSAPP_PROVIDER", "twilio").lower()  # twilio or cloud
+WHATSAPP_CLOUD_TOKEN = env("WHATSAPP_CLOUD_TOKEN")
+WHATSAPP_CLOUD_PHONE_NUMBER_ID = env("WHATSAPP_CLOUD_PHONE_NUMBER_ID")
+WHATSAPP_CLOUD_BASE_URL = env("WHATSAPP_CLOUD_BASE_URL", "https://graph.facebook.com/v21.0")
+LINE_CHANNEL_ACCESS_TOKEN = env("LINE_CHANNEL_ACCESS_TOKEN")
+LINE_BASE_URL = env("LINE_BASE_URL", "https://api.line.me")
+WORKFLOW_WEBHOOK_URL = env("WORKFLOW_WEBHOOK_URL")  # webhook actions POST signed JSON here
+WORKFLOW_WEBHOOK_SECRET = env("WORKFLOW_WEBHOOK_SECRET")
+CHANNEL_HTTP_TIMEOUT_SECONDS = envint("CHANNEL_HTTP_TIMEOUT_SECONDS", 20)
+# A send the provider refused for now (HTTP 5xx/429, SMTP 4xx, no connection) is tried this many times
+# in all, waiting DISPATCH_RETRY_BACKOFF_SECONDS, then twice that, …; then the message is failed.
+DISPATCH_MAX_ATTEMPTS = envint("DISPATCH_MAX_ATTEMPTS", 3)
+DISPATCH_RETRY_BACKOFF_SECONDS = float(env("DISPATCH_RETRY_BACKOFF_SECONDS", "2"))
+# A message still `sending` this many minutes after it was written becomes `unknown` (never re-sent).
+DISPATCH_STALE_SENDING_MINUTES = envint("DISPATCH_STALE_SENDING_MINUTES", 30)

@@ -15,3 +15,21 @@ def tick():
         log.info("tick skipped: another tick is running")
     else:
         log.info("tick: %(scheduled)s runs scheduled, %(ended)s ended", result)
+
+
+@shared_task(name="workflows.dispatch", ignore_result=True)
+def dispatch():
+    """Beat runs this every minute: send the reminders and create the tasks that fell due."""
+    from .dispatch import dispatch_due_runs
+
+    log.info("dispatch: %s", dispatch_due_runs())
+
+
+@shared_task(name="workflows.sweep", ignore_result=True)
+def sweep():
+    """Beat runs this every 10 minutes: messages stuck in `sending` become `unknown`, never re-sent."""
+    from .dispatch import sweep_stale_sending
+
+    marked = sweep_stale_sending()
+    if marked:
+        log.warning("sweep: %s messages left sending are now unknown, for a person to check", marked)

@@ -2,11 +2,15 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
+from workflows.dispatch import dispatch_due_runs
 from workflows.engine import schedule_due_runs
 
 
 class Command(BaseCommand):
-    help = "Run one tick of the workflow engine by hand: schedule the reminders and tasks that fell due."
+    help = (
+        "Run the workflow engine once by hand: one tick (schedule the reminders and tasks that fell due)\n"
+        "and one dispatch (send them, inside the send window)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--today", help="Schedule as if it were this day (YYYY-MM-DD).")
@@ -22,3 +26,4 @@ class Command(BaseCommand):
             raise CommandError("Another tick is running; nothing was done.")
         scheduled = "an unknown number of" if result["scheduled"] is None else result["scheduled"]
         self.stdout.write(f"Scheduled {scheduled} runs; ended {result['ended']} runs of settled invoices.")
+        self.stdout.write(str(dispatch_due_runs()))

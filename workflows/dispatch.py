@@ -1,0 +1,576 @@
+"""The engine's dispatch step (DESIGN.md, "The workflow engine": Dispatch and Never twice).
+
+`dispatch_due_runs` takes the pending runs that fell due, inside the company's send window only,
+with SELECT … FOR UPDATE SKIP LOCKED so that several workers never take the same run. It checks
+each again, groups the runs of one customer and action into one message carried by the oldest due
+invoice, and writes that message as `sending` — tied to its runs — and COMMITS before calling the
+provider; `sent` with the provider's id follows. A crash in between leaves `sending`, which
+`sweep_stale_sending` turns into `unknown` for a person to check: never a second copy.
+Manual action types become a task for their owner instead.
+"""
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
+from django.utils import timezone
+
+from customers import timeline
+from customers.models import ActivityKind, Customer
+from invoices.models import InvoiceStatus
+from peakflo.models import Company
+
+from .channels import ChannelError, ChannelUncertain, EmailChannel, channel_kind, get_channel
+from .engine import SKIPPED_SETTLED
+from .messages import is_html, message_values, message_values_text, text_table
+from .models import (
+    MANUAL_ACTION_TYPES,
+    ActionRun,
+    ActionType,
+    Channel,
+    Message,
+    MessageStatus,
+    RunStatus,
+    Task,
+    TaskStatus,
+    Workflow,
+)
+from .templating import TemplateError, render
+
+log = logging.getLogger(__name__)
+
+SKIPPED_PAUSED = "The customer's reminders were paused before this step was sent."
+SKIPPED_INVOICE_PAUSED = "The invoice's reminders were paused before this step was sent."
+SKIPPED_PROMISE = "The customer promised to pay this invoice; reminders wait for the promised date."
+SKIPPED_TASK = "An open task for this customer holds automatic reminders until it is due."
+SKIPPED_ACTION_OFF = "The action was switched off before this step was sent."
+SKIPPED_OTHER_WORKFLOW = "The customer follows another workflow now."
+UNKNOWN_REASON = "Unknown whether the message reached the customer: check by hand before sending again."
+
+# Action types that reach the customer: they wait for the contact delay and count toward it.
+INTERNAL_ACTION_TYPES = frozenset({ActionType.INTERNAL_EMAIL, ActionType.WEBHOOK})
+# Messages that count as contact: anything that may have reached the customer.
+CONTACTED = [MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNKNOWN]
+
+
+@dataclass
+class DispatchSummary:
+    closed: str = ""  # why nothing was done: outside the send window
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    tasks: int = 0
+    skipped: int = 0
+    waiting: int = 0  # runs left pending for the contact delay
+    messages: list = field(default_factory=list, repr=False)
+
+    def __str__(self):
+        if self.closed:
+            return f"Nothing dispatched: {self.closed}"
+        return (
+            f"Sent {self.sent} messages ({self.failed} failed, {self.unknown} unknown); "
+            f"created {self.tasks} tasks; skipped {self.skipped} runs; {self.waiting} wait for the contact delay."
+        )
+
+
+def _as_time(value):
+    return dt.time.fromisoformat(value) if isinstance(value, str) else value
+
+
+def send_window_closed(company, local):
+    """Why no reminder may go out at `local` (the company's local time), or "" when they may."""
+    start, end = _as_time(company.send_window_start), _as_time(company.send_window_end)
+    if not start <= local.time() < end:
+        return (
+            f"it is {local:%H:%M} in {company.time_zone}; reminders go out between "
+            f"{start:%H:%M} and {end:%H:%M}."
+        )
+    return ""
+
+
+def is_send_day(company, local):
+    return local.weekday() in (company.send_weekdays or [])
+
+
+def _local_midnight(day, tz):
+    return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+
+
+def _recent_contact(today, tz):
+    """A condition on runs: their customer was contacted within their workflow's contact delay."""
+    condition = Q(pk__in=[])
+    for workflow_id, delay in Workflow.objects.values_list("id", "contact_delay_days"):
+        if delay <= 0:
+            continue
+        since = _local_midnight(today - dt.timedelta(days=delay - 1), tz)
+        contacted = (
+            Message.objects.filter(
+                customer=OuterRef("invoice__customer"), status__in=CONTACTED, created_at__gte=since
+            )
+            .exclude(channel=Channel.WEBHOOK)
+            .exclude(action__action_type=ActionType.INTERNAL_EMAIL)
+        )
+        condition |= Q(action__workflow_id=workflow_id) & Exists(contacted)
+    return condition
+
+
+def _due_runs(today, tz, send_day, limit):
+    """Lock the due runs this worker will handle; runs another worker holds are skipped over."""
+    runs = (
+        ActionRun.objects.filter(
+            status=RunStatus.PENDING, due_on__lte=today, message__isnull=True, task__isnull=True
+        )
+        # Reminders to the customer wait out the contact delay.
+        .exclude(
+            ~Q(action__action_type__in=[*MANUAL_ACTION_TYPES, *INTERNAL_ACTION_TYPES])
+            & _recent_contact(today, tz)
+        )
+        .select_related("action__workflow", "action__owner", "invoice__customer__account_manager")
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("due_on", "id")
+    )
+    if not send_day:
+        runs = runs.filter(action__workflow__business_days_only=False)
+    return list(runs[:limit])
+
+
+def _why_not(run, default_workflow_id, today, held_by_task):
+    """Why a run must not go out now (checked again under the lock), or "" when it may.
+
+    The same holds as the tick's (engine.py): manual steps come whatever holds the reminders.
+    """
+    invoice, customer, action = run.invoice, run.invoice.customer, run.action
+    if invoice.status != InvoiceStatus.OPEN or invoice.amount_due <= 0:
+        return SKIPPED_SETTLED
+    if customer.workflow_paused:
+        return SKIPPED_PAUSED
+    if not action.is_active:
+        return SKIPPED_ACTION_OFF
+    if action.workflow_id != (customer.workflow_id or default_workflow_id):
+        return SKIPPED_OTHER_WORKFLOW
+    if action.action_type in MANUAL_ACTION_TYPES:
+        return ""
+    if invoice.reminders_paused:
+        return SKIPPED_INVOICE_PAUSED
+    if invoice.promise_date and invoice.promise_date >= today:
+        return SKIPPED_PROMISE
+    if customer.pk in held_by_task:
+        return SKIPPED_TASK
+    return ""
+
+
+def _skip(runs_by_reason, now):
+    for reason, ids in runs_by_reason.items():
+        ActionRun.objects.filter(pk__in=ids).update(status=RunStatus.SKIPPED, reason=reason, finished_at=now)
+
+
+@dataclass
+class Outgoing:
+    """A message written as `sending`, waiting for its provider call after the commit."""
+
+    message: Message
+    runs: list
+    invoices: list
+    html: str = ""
+    problem: str = ""  # known before sending: no recipient, a template error
+
+
+def _contacts(customer):
+    contacts = list(customer.contacts.all())
+    main = next((c for c in contacts if c.is_main), None)
+    return main, [c for c in contacts if not c.is_main]
+
+
+def _address(contact, kind):
+    if kind == Channel.EMAIL:
+        return contact.email
+    if kind == Channel.SMS:
+        return contact.phone
+    if kind == Channel.WHATSAPP:
+        return contact.whatsapp or contact.phone
+    if kind == Channel.LINE:
+        return contact.line_id
+    return ""
+
+
+def _owner(action, customer):
+    return action.owner or customer.account_manager
+
+
+def _recipients(action, customer, kind):
+    if action.action_type == ActionType.INTERNAL_EMAIL:
+        people = list(action.internal_recipients.all()) or [_owner(action, customer)]
+        return [person.email for person in people if person and person.email]
+    if kind == Channel.WEBHOOK:
+        return [settings.WORKFLOW_WEBHOOK_URL or "webhook"]
+    main, others = _contacts(customer)
+    chosen = ([main] if action.to_main_contact and main else []) + (
+        others if action.to_other_contacts else []
+    )
+    addresses = []
+    for contact in chosen:
+        address = _address(contact, kind).strip()
+        if address and address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def _compose(action, customer, invoices, company, today):
+    """Write the message for one customer and action as `sending` (not saved yet)."""
+    kind = channel_kind(action.action_type)
+    main, _ = _contacts(customer)
+    keywords = {
+        "customer": customer,
+        "invoices": invoices,
+        "contact": main,
+        "company": company,
+        "today": today,
+    }
+    to = _recipients(action, customer, kind)
+    message = Message(
+        customer=customer,
+        channel=kind,
+        action=action,
+        to=", ".join(to)[:1000],
+        cc=action.cc if kind == Channel.EMAIL else "",
+        bcc=action.bcc if kind == Channel.EMAIL else "",
+        status=MessageStatus.SENDING,
+        attempts=1,
+    )
+    outgoing = Outgoing(message=message, runs=[], invoices=invoices)
+    try:
+        text_values = message_values_text(**keywords)
+        message.subject = render(action.subject, text_values)[:300]
+        message.body = render(action.body, text_values)
+        if is_html(action.action_type):
+            outgoing.html = render(action.body, message_values(**keywords), html=True)
+    except TemplateError as error:
+        outgoing.problem = f"The template cannot be filled in: {error}"
+    if not to and not outgoing.problem:
+        what = {Channel.EMAIL: "an email address", Channel.SMS: "a phone number"}.get(
+            kind, f"a {kind} address"
+        )
+        outgoing.problem = f"{customer.name} has no recipient with {what} for “{action.name}”."
+    return outgoing
+
+
+def _create_task(*, customer, kind, title, due_on, owner, details, invoice):
+    """A task for a person, on the timeline as tasks made by hand are (workflows.task_services)."""
+    task = Task.objects.create(
+        customer=customer,
+        invoice=invoice,
+        kind=kind,
+        title=title,
+        details=details,
+        owner=owner,
+        due_on=due_on,
+    )
+    timeline.record(
+        customer,
+        ActivityKind.TASK,
+        invoice=invoice,
+        data={
+            "task": task.title,
+            "action": "created",
+            "type": ActionType(kind).label,
+            "owner": owner.get_full_name() if owner else "nobody",
+            "due": due_on.isoformat(),
+        },
+    )
+    return task
+
+
+def _create_task_for_manual_action(action, customer, runs, invoices, company, today):
+    keywords = {
+        "customer": customer,
+        "invoices": invoices,
+        "contact": None,
+        "company": company,
+        "today": today,
+    }
+    try:
+        instructions = render(action.body, message_values_text(**keywords))
+    except TemplateError:
+        instructions = action.body
+    details = "\n\n".join(part for part in [instructions, text_table(invoices, today)] if part)
+    task = _create_task(
+        customer=customer,
+        kind=action.action_type,
+        title=f"{action.name}: {customer.name}"[:200],
+        due_on=today,
+        owner=_owner(action, customer),
+        details=details,
+        invoice=invoices[0],
+    )
+    ActionRun.objects.filter(pk__in=[run.pk for run in runs]).update(
+        status=RunStatus.DONE, task=task, finished_at=timezone.now()
+    )
+    return task
+
+
+def _claim(summary, company, today, now, limit, send_day):
+    """In one transaction: lock due runs, check them, make tasks, write messages as `sending`."""
+    tz = company.tz
+    outgoing = []
+    with transaction.atomic():
+        runs = _due_runs(today, tz, send_day, limit)
+        if not runs:
+            return outgoing, False
+        more = len(runs) == limit
+        # One worker per customer at a time, so the contact delay holds between workers too.
+        customer_ids = {run.invoice.customer_id for run in runs}
+        mine = set(
+            Customer.objects.filter(pk__in=customer_ids)
+            .select_for_update(skip_locked=True, no_key=True)
+            .values_list("pk", flat=True)
+        )
+        runs = [run for run in runs if run.invoice.customer_id in mine]
+        default_workflow_id = Workflow.objects.filter(is_default=True).values_list("pk", flat=True).first()
+        held_by_task = set(
+            Task.objects.filter(customer__in=mine, status=TaskStatus.OPEN, due_on__gt=today).values_list(
+                "customer_id", flat=True
+            )
+        )
+        skipped, groups = defaultdict(list), defaultdict(list)
+        for run in runs:
+            reason = _why_not(run, default_workflow_id, today, held_by_task)
+            if reason:
+                skipped[reason].append(run.pk)
+            else:
+                groups[(run.invoice.customer_id, run.action_id)].append(run)
+        _skip(skipped, now)
+        summary.skipped += sum(len(ids) for ids in skipped.values())
+        prefetch_related_objects([group[0].invoice.customer for group in groups.values()], "contacts")
+        progress = len(skipped) + len(groups)
+
+        contacted_today = set()
+        for group in groups.values():  # runs came oldest due first, so groups do too
+            action, customer = group[0].action, group[0].invoice.customer
+            invoices = sorted({run.invoice for run in group}, key=lambda i: (i.due_date, i.number))
+            if action.action_type in MANUAL_ACTION_TYPES:
+                _create_task_for_manual_action(action, customer, group, invoices, company, today)
+                summary.tasks += 1
+                continue
+            reaches_customer = action.action_type not in INTERNAL_ACTION_TYPES
+            if reaches_customer and customer.pk in contacted_today and action.workflow.contact_delay_days > 0:
+                summary.waiting += len(group)
+                continue
+            item = _compose(action, customer, invoices, company, today)
+            item.runs = group
+            outgoing.append(item)
+            if reaches_customer:
+                contacted_today.add(customer.pk)
+        Message.objects.bulk_create([item.message for item in outgoing])
+        for item in outgoing:
+            ActionRun.objects.filter(pk__in=[run.pk for run in item.runs]).update(message=item.message)
+    # Another batch may follow if this one was full and got somewhere.
+    return outgoing, more and progress > 0
+
+
+def _attachments(item):
+    if not item.message.action.attach_invoice_pdf or item.message.channel != Channel.EMAIL:
+        return []
+    from invoices.pdf import PdfUnavailable, render_invoice_pdf
+
+    files = []
+    for invoice in item.invoices:
+        try:
+            files.append((f"{invoice.number}.pdf", render_invoice_pdf(invoice), "application/pdf"))
+        except PdfUnavailable as error:
+            log.warning("invoice %s sent without its PDF: %s", invoice.number, error)
+    return files
+
+
+def _timeline_data(message, invoices, **more):
+    return {
+        "channel": message.get_channel_display(),
+        "to": message.to,
+        "subject": message.subject,
+        "invoices": ", ".join(invoice.number for invoice in invoices),
+        "action": message.action.name if message.action_id else "",
+        "message_id": message.pk,
+        **more,
+    }
+
+
+def _mark_sent(item, provider_id):
+    message, now = item.message, timezone.now()
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(
+            status=MessageStatus.SENT,
+            provider_id=provider_id[:200],
+            sent_at=now,
+            attempts=message.attempts,
+            error="",
+        )
+        ActionRun.objects.filter(message=message, status=RunStatus.PENDING).update(
+            status=RunStatus.DONE, finished_at=now
+        )
+        timeline.record(
+            message.customer,
+            ActivityKind.MESSAGE_SENT,
+            invoice=item.invoices[0],
+            data=_timeline_data(message, item.invoices),
+            at=now,
+        )
+    message.status, message.provider_id, message.sent_at = MessageStatus.SENT, provider_id, now
+
+
+def finish_unsent(message, *, status, reason, invoices=None, today=None):
+    """A message that failed, or whose fate is unknown: on the timeline and the owner's task list."""
+    now = timezone.now()
+    invoices = invoices or [
+        run.invoice for run in message.runs.select_related("invoice").order_by("invoice__due_date")
+    ]
+    action, customer = message.action, message.customer
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(status=status, error=reason, attempts=message.attempts)
+        ActionRun.objects.filter(message=message, status=RunStatus.PENDING).update(
+            status=RunStatus.FAILED, reason=reason[:200], finished_at=now
+        )
+        what = "did not go out" if status == MessageStatus.FAILED else "may not have gone out"
+        task = _create_task(
+            customer=customer,
+            kind=action.action_type if action else ActionType.EMAIL,
+            title=f"Reminder {what}: {action.name if action else message.get_channel_display()} to {customer.name}"[
+                :200
+            ],
+            due_on=today or Company.load().today(),
+            owner=_owner(action, customer) if action else customer.account_manager,
+            details=reason,
+            invoice=invoices[0] if invoices else None,
+        )
+        timeline.record(
+            customer,
+            ActivityKind.MESSAGE_FAILED,
+            invoice=invoices[0] if invoices else None,
+            data=_timeline_data(message, invoices, status=status, reason=reason, task_id=task.pk),
+            at=now,
+        )
+    message.status, message.error = status, reason
+    return task
+
+
+def _deliver(item, channels, summary, today):
+    """Call the provider; retry what it refused for now, with backoff, a bounded number of times."""
+    message = item.message
+    if item.problem:
+        finish_unsent(
+            message, status=MessageStatus.FAILED, reason=item.problem, invoices=item.invoices, today=today
+        )
+        summary.failed += 1
+        return
+    max_attempts = max(1, settings.DISPATCH_MAX_ATTEMPTS)
+    backoff = settings.DISPATCH_RETRY_BACKOFF_SECONDS
+    attachments = None
+    while True:
+        try:
+            if message.channel not in channels:
+                channels[message.channel] = get_channel(message.channel)
+            if attachments is None:
+                attachments = _attachments(item)
+            provider_id = channels[message.channel].send(message, attachments, html=item.html or None)
+        except ChannelUncertain as error:
+            finish_unsent(
+                message,
+                status=MessageStatus.UNKNOWN,
+                reason=error.reason,
+                invoices=item.invoices,
+                today=today,
+            )
+            summary.unknown += 1
+            return
+        except ChannelError as error:
+            if error.retryable and message.attempts < max_attempts:
+                time.sleep(backoff * 2 ** (message.attempts - 1))
+                message.attempts += 1
+                # Counted before the call, so a crash mid-retry still shows how far it got.
+                Message.objects.filter(pk=message.pk).update(attempts=message.attempts, error=error.reason)
+                continue
+            finish_unsent(
+                message, status=MessageStatus.FAILED, reason=error.reason, invoices=item.invoices, today=today
+            )
+            summary.failed += 1
+            return
+        except Exception as error:  # noqa: BLE001 (a bug of ours after `sending`: a person checks it)
+            log.exception("message %s: unexpected error while sending", message.pk)
+            finish_unsent(
+                message,
+                status=MessageStatus.UNKNOWN,
+                reason=f"Unexpected error while sending ({type(error).__name__}: {error}); {UNKNOWN_REASON}",
+                invoices=item.invoices,
+                today=today,
+            )
+            summary.unknown += 1
+            return
+        _mark_sent(item, provider_id)
+        summary.sent += 1
+        return
+
+
+def dispatch_due_runs(*, now=None, limit=500):
+    """Send the reminders and create the tasks that fell due, if the send window is open.
+
+    Takes at most `limit` runs per batch and works until none is left. Returns a DispatchSummary
+    (its str() is one line for logs and commands).
+    """
+    company = Company.load()
+    now = now or timezone.now()
+    local = now.astimezone(company.tz)
+    summary = DispatchSummary()
+    closed = send_window_closed(company, local)
+    send_day = is_send_day(company, local)
+    if not closed and not send_day and not Workflow.objects.filter(business_days_only=False).exists():
+        closed = f"{local:%A} is not a send day in {company.time_zone}."
+    if closed:
+        summary.closed = closed
+        return summary
+    today = local.date()
+    channels = {Channel.EMAIL: EmailChannel(company=company)}  # one SMTP connection for the batch
+    try:
+        while True:
+            outgoing, more = _claim(summary, company, today, now, limit, send_day)
+            # Committed: every message below is `sending` and its runs are tied to it.
+            for item in outgoing:
+                _deliver(item, channels, summary, today)
+                summary.messages.append(item.message)
+            if not more:
+                break
+    finally:
+        for channel in channels.values():
+            if hasattr(channel, "close"):
+                channel.close()
+    return summary
+
+
+def sweep_stale_sending(*, older_than=None, now=None):
+    """Messages still `sending` after `older_than` become `unknown` for a person to check; never re-sent.
+
+    Returns how many were marked.
+    """
+    older_than = older_than or dt.timedelta(minutes=settings.DISPATCH_STALE_SENDING_MINUTES)
+    cutoff = (now or timezone.now()) - older_than
+    marked = 0
+    stale = Message.objects.filter(status=MessageStatus.SENDING, created_at__lt=cutoff)
+    for pk in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            message = (
+                Message.objects.select_for_update(skip_locked=True)
+                .select_related("customer__account_manager", "action__owner")
+                .filter(pk=pk, status=MessageStatus.SENDING)
+                .first()
+            )
+            if message is None:
+                continue
+            finish_unsent(
+                message,
+                status=MessageStatus.UNKNOWN,
+                reason=f"Still sending after {older_than}: {UNKNOWN_REASON}",
+            )
+            marked += 1
+    return marked
