@@ -56,7 +56,7 @@ def _total_due(invoices, fallback_currency):
 
 def html_table(invoices, today):
     head = "".join(
-        f'<th style="text-align:{align};padding:4px 8px;border-bottom:1px solid #cbd5e1">{label}</th>'
+        f'<th style="text-align:{align};padding:4px 8px;border-bottom:1px solid #cbd5e1;white-space:nowrap">{label}</th>'
         for label, align in [
             ("Invoice", "left"),
             ("Issue date", "left"),
@@ -65,7 +65,7 @@ def html_table(invoices, today):
             ("Amount due", "right"),
         ]
     )
-    cell = "padding:4px 8px;border-bottom:1px solid #e2e8f0"
+    cell = "padding:4px 8px;border-bottom:1px solid #e2e8f0;white-space:nowrap"
     rows = "".join(
         "<tr>"
         f'<td style="{cell}">{escape(invoice.number)}</td>'

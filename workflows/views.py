@@ -263,13 +263,16 @@ def action_preview(request):
     html = is_html(action_type)
     values = sample_values(Company.load(), html=html)
     context = {"html": html, "action_type": ActionType(action_type), "errors": []}
-    for name in ("subject", "body"):
+    for name, label in (("subject", "subject"), ("body", "message")):
         text = form.cleaned_data.get(name, "")
-        try:
-            context[name] = templating.render(text, values, html=html) if text else ""
-        except templating.TemplateError as error:
-            context["errors"].append(str(error))
-            context[name] = ""
+        unknown = templating.unknown_placeholders(text)
+        if unknown:
+            names = ", ".join("{{ " + placeholder + " }}" for placeholder in unknown)
+            context["errors"].append(
+                f"The {label} uses {names}, which is not a placeholder: pick one from the list."
+            )
+            text = ""
+        context[name] = templating.render(text, values, html=html) if text else ""
     context["shows_subject"] = action_type in SHOWN_FOR["subject"]
     context["is_manual"] = action_type in MANUAL_ACTION_TYPES
     return render(request, "workflows/_preview.html", context)
