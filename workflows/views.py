@@ -6,6 +6,7 @@ Everyone signed in may look; admins and AR admins may change (`can_change_workfl
 import datetime as dt
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -204,6 +205,32 @@ def workflow_delete(request, pk):
 # ---------- actions ----------
 
 
+def _channel_settings(action_type):
+    """The settings a channel needs to send (the same ones workflows/channels checks at send time)."""
+    twilio = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"]
+    if action_type == ActionType.SMS:
+        return [*twilio, "TWILIO_FROM_NUMBER"]
+    if action_type == ActionType.WHATSAPP:
+        if (getattr(settings, "WHATSAPP_PROVIDER", "") or "twilio").lower() == "cloud":
+            return ["WHATSAPP_CLOUD_TOKEN", "WHATSAPP_CLOUD_PHONE_NUMBER_ID"]
+        return [*twilio, "TWILIO_WHATSAPP_FROM"]
+    if action_type == ActionType.LINE:
+        return ["LINE_CHANNEL_ACCESS_TOKEN"]
+    if action_type == ActionType.WEBHOOK:
+        return ["WORKFLOW_WEBHOOK_URL", "WORKFLOW_WEBHOOK_SECRET"]
+    return []
+
+
+def channels_not_configured():
+    """{action type: the empty settings}, for the editor to warn before anyone relies on the channel."""
+    problems = {}
+    for action_type in ActionType:
+        missing = [name for name in _channel_settings(action_type) if not getattr(settings, name, "")]
+        if missing:
+            problems[action_type.value] = (action_type.label, ", ".join(missing))
+    return problems
+
+
 def _editor_context(form, workflow, action):
     return {
         "form": form,
@@ -213,6 +240,7 @@ def _editor_context(form, workflow, action):
         "shown_for": {name: " ".join(sorted(types)) for name, types in SHOWN_FOR.items()},
         "manual_types": " ".join(sorted(MANUAL_ACTION_TYPES)),
         "offset_triggers": "before_due after_due after_issue before_promise after_promise",
+        "not_configured": channels_not_configured(),
     }
 
 

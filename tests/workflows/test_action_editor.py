@@ -279,3 +279,13 @@ def test_preview_names_unknown_placeholders(client, admin_user):
     )
 
     assert "{{ nope }}, which is not a placeholder" in page
+
+
+def test_the_editor_warns_about_a_channel_without_settings(client, admin_user, flow, settings):
+    settings.TWILIO_ACCOUNT_SID = settings.TWILIO_AUTH_TOKEN = settings.TWILIO_FROM_NUMBER = ""
+    settings.LINE_CHANNEL_ACCESS_TOKEN = "configured"
+
+    page = login(client, admin_user).get(reverse("action_add", args=[flow.pk])).content.decode()
+
+    assert "SMS is not configured on this server: set TWILIO_ACCOUNT_SID" in page
+    assert "LINE is not configured" not in page
