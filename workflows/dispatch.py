@@ -119,8 +119,8 @@ def _recent_contact(today, tz):
     return condition
 
 
-def _due_runs(today, tz, send_day, limit):
-    """Lock the due runs this worker will handle; runs another worker holds are skipped over."""
+def _due_runs(today, tz, send_day):
+    """The pending runs that fell due and may go out now (not locked)."""
     runs = (
         ActionRun.objects.filter(
             status=RunStatus.PENDING, due_on__lte=today, message__isnull=True, task__isnull=True
@@ -130,13 +130,10 @@ def _due_runs(today, tz, send_day, limit):
             ~Q(action__action_type__in=[*MANUAL_ACTION_TYPES, *INTERNAL_ACTION_TYPES])
             & _recent_contact(today, tz)
         )
-        .select_related("action__workflow", "action__owner", "invoice__customer__account_manager")
-        .select_for_update(skip_locked=True, of=("self",))
-        .order_by("due_on", "id")
     )
     if not send_day:
         runs = runs.filter(action__workflow__business_days_only=False)
-    return list(runs[:limit])
+    return runs
 
 
 def _why_not(run, default_workflow_id, today, held_by_task):
@@ -318,18 +315,24 @@ def _claim(summary, company, today, now, limit, send_day):
     tz = company.tz
     outgoing = []
     with transaction.atomic():
-        runs = _due_runs(today, tz, send_day, limit)
-        if not runs:
+        due = _due_runs(today, tz, send_day)
+        oldest = list(due.order_by("due_on", "id").values_list("invoice__customer_id", flat=True)[:limit])
+        if not oldest:
             return outgoing, False
-        more = len(runs) == limit
-        # One worker per customer at a time, so the contact delay holds between workers too.
-        customer_ids = {run.invoice.customer_id for run in runs}
+        more = len(oldest) == limit
+        # One worker per customer at a time, so the contact delay holds between workers too; and all
+        # of a customer's due runs at once, so one customer's runs of an action are never split.
         mine = set(
-            Customer.objects.filter(pk__in=customer_ids)
+            Customer.objects.filter(pk__in=set(oldest))
             .select_for_update(skip_locked=True, no_key=True)
             .values_list("pk", flat=True)
         )
-        runs = [run for run in runs if run.invoice.customer_id in mine]
+        runs = list(
+            due.filter(invoice__customer_id__in=mine)
+            .select_related("action__workflow", "action__owner", "invoice__customer__account_manager")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("due_on", "id")
+        )
         default_workflow_id = Workflow.objects.filter(is_default=True).values_list("pk", flat=True).first()
         held_by_task = set(
             Task.objects.filter(customer__in=mine, status=TaskStatus.OPEN, due_on__gt=today).values_list(
@@ -516,8 +519,8 @@ def _deliver(item, channels, summary, today):
 def dispatch_due_runs(*, now=None, limit=500):
     """Send the reminders and create the tasks that fell due, if the send window is open.
 
-    Takes at most `limit` runs per batch and works until none is left. Returns a DispatchSummary
-    (its str() is one line for logs and commands).
+    Each batch takes the customers of the `limit` oldest due runs, with all their due runs; batches
+    follow until none is left. Returns a DispatchSummary (its str() is one line for logs).
     """
     company = Company.load()
     now = now or timezone.now()
@@ -553,14 +556,15 @@ def sweep_stale_sending(*, older_than=None, now=None):
 
     Returns how many were marked.
     """
-    older_than = older_than or dt.timedelta(minutes=settings.DISPATCH_STALE_SENDING_MINUTES)
+    if older_than is None:
+        older_than = dt.timedelta(minutes=settings.DISPATCH_STALE_SENDING_MINUTES)
     cutoff = (now or timezone.now()) - older_than
     marked = 0
     stale = Message.objects.filter(status=MessageStatus.SENDING, created_at__lt=cutoff)
     for pk in stale.values_list("pk", flat=True):
         with transaction.atomic():
             message = (
-                Message.objects.select_for_update(skip_locked=True)
+                Message.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("customer__account_manager", "action__owner")
                 .filter(pk=pk, status=MessageStatus.SENDING)
                 .first()

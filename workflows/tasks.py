@@ -18,11 +18,11 @@ def tick():
 
 
 @shared_task(name="workflows.dispatch", ignore_result=True)
-def dispatch():
+def dispatch(limit=500):
     """Beat runs this every minute: send the reminders and create the tasks that fell due."""
     from .dispatch import dispatch_due_runs
 
-    log.info("dispatch: %s", dispatch_due_runs())
+    log.info("dispatch: %s", dispatch_due_runs(limit=limit))
 
 
 @shared_task(name="workflows.sweep", ignore_result=True)
