@@ -369,8 +369,12 @@ def _claim(summary, company, today, now, limit, send_day):
             if reaches_customer:
                 contacted_today.add(customer.pk)
         Message.objects.bulk_create([item.message for item in outgoing])
+        tied = []
         for item in outgoing:
-            ActionRun.objects.filter(pk__in=[run.pk for run in item.runs]).update(message=item.message)
+            for run in item.runs:
+                run.message = item.message
+                tied.append(run)
+        ActionRun.objects.bulk_update(tied, ["message"], batch_size=1000)
     # Another batch may follow if this one was full and got somewhere.
     return outgoing, more and progress > 0
 
@@ -401,27 +405,42 @@ def _timeline_data(message, invoices, **more):
     }
 
 
-def _mark_sent(item, provider_id):
-    message, now = item.message, timezone.now()
-    with transaction.atomic():
-        Message.objects.filter(pk=message.pk).update(
-            status=MessageStatus.SENT,
-            provider_id=provider_id[:200],
-            sent_at=now,
-            attempts=message.attempts,
-            error="",
+# Messages the provider took are marked `sent` this many at a time: one transaction, three statements.
+# A crash before the write leaves them `sending`, which the sweep makes `unknown`: never re-sent.
+SENT_BATCH = 20
+
+
+def _mark_sent(delivered):
+    """Record the messages the provider took: `sent` with its id, runs `done`, the timeline."""
+    if not delivered:
+        return
+    now = timezone.now()
+    messages = []
+    for item, provider_id in delivered:
+        message = item.message
+        message.status, message.provider_id, message.sent_at, message.error = (
+            MessageStatus.SENT,
+            provider_id[:200],
+            now,
+            "",
         )
-        ActionRun.objects.filter(message=message, status=RunStatus.PENDING).update(
+        messages.append(message)
+    with transaction.atomic():
+        Message.objects.bulk_update(messages, ["status", "provider_id", "sent_at", "attempts", "error"])
+        ActionRun.objects.filter(message__in=messages, status=RunStatus.PENDING).update(
             status=RunStatus.DONE, finished_at=now
         )
-        timeline.record(
-            message.customer,
-            ActivityKind.MESSAGE_SENT,
-            invoice=item.invoices[0],
-            data=_timeline_data(message, item.invoices),
-            at=now,
+        timeline.record_many(
+            {
+                "customer_id": item.message.customer_id,
+                "invoice_id": item.invoices[0].pk,
+                "kind": ActivityKind.MESSAGE_SENT,
+                "data": _timeline_data(item.message, item.invoices),
+                "at": now,
+            }
+            for item, _ in delivered
         )
-    message.status, message.provider_id, message.sent_at = MessageStatus.SENT, provider_id, now
+    delivered.clear()
 
 
 def finish_unsent(message, *, status, reason, invoices=None, today=None):
@@ -460,7 +479,10 @@ def finish_unsent(message, *, status, reason, invoices=None, today=None):
 
 
 def _deliver(item, channels, summary, today):
-    """Call the provider; retry what it refused for now, with backoff, a bounded number of times."""
+    """Call the provider; retry what it refused for now, with backoff, a bounded number of times.
+
+    Returns the provider's id when it took the message (the caller records it), else None.
+    """
     message = item.message
     if item.problem:
         finish_unsent(
@@ -511,9 +533,8 @@ def _deliver(item, channels, summary, today):
             )
             summary.unknown += 1
             return
-        _mark_sent(item, provider_id)
         summary.sent += 1
-        return
+        return provider_id
 
 
 def dispatch_due_runs(*, now=None, limit=500):
@@ -535,16 +556,23 @@ def dispatch_due_runs(*, now=None, limit=500):
         return summary
     today = local.date()
     channels = {Channel.EMAIL: EmailChannel(company=company)}  # one SMTP connection for the batch
+    delivered = []
     try:
         while True:
             outgoing, more = _claim(summary, company, today, now, limit, send_day)
             # Committed: every message below is `sending` and its runs are tied to it.
             for item in outgoing:
-                _deliver(item, channels, summary, today)
+                provider_id = _deliver(item, channels, summary, today)
+                if provider_id is not None:
+                    delivered.append((item, provider_id))
+                    if len(delivered) >= SENT_BATCH:
+                        _mark_sent(delivered)
                 summary.messages.append(item.message)
+            _mark_sent(delivered)
             if not more:
                 break
     finally:
+        _mark_sent(delivered)
         for channel in channels.values():
             if hasattr(channel, "close"):
                 channel.close()

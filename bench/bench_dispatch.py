@@ -1,0 +1,166 @@
+"""Dispatch to a local SMTP server: messages per second (target ≥ 200/s) and the ratio to plain
+smtplib sending the same messages over one connection.
+
+Run: .venv/bin/python bench/bench_dispatch.py [--messages N]
+Uses DATABASE_URL, or a database `peakflo_bench_dispatch` on the local PostgreSQL, which it creates
+(a database of its own: dispatch sends every due reminder it finds).
+"""
+
+import argparse
+import datetime as dt
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from email.message import EmailMessage
+
+from _setup import ROOT, report
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/peakflo_bench_dispatch")
+from _setup import setup_django  # noqa: E402
+
+PREFIX = "BENCH-D"
+
+
+def wait_for_port(port, seconds=10):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def seed(count):
+    from customers.models import Contact, Customer
+    from invoices.models import Invoice
+    from peakflo.models import Company
+    from workflows.models import Action, ActionRun, ActionType, Workflow
+
+    Invoice.objects.filter(number__startswith=PREFIX).delete()
+    Customer.objects.filter(code__startswith=PREFIX).delete()
+    Company.objects.update_or_create(
+        pk=1,
+        defaults={
+            "send_window_start": dt.time(0, 0),
+            "send_window_end": dt.time.max,
+            "send_weekdays": list(range(7)),
+            "sender_email": "ar@seller.test",
+        },
+    )
+    workflow, _ = Workflow.objects.update_or_create(name="Bench dispatch", defaults={"contact_delay_days": 0})
+    action, _ = Action.objects.update_or_create(
+        workflow=workflow,
+        name="Bench reminder",
+        defaults={
+            "action_type": ActionType.EMAIL,
+            "subject": "Invoice {{ invoiceNumber }} is overdue",
+            "body": "Dear {{ recipientName }},\n\n{{ table_outstanding_invoices }}\n\nIn all {{ totalAmountDue }}.\n"
+            "{{ accountManagerName }}",
+        },
+    )
+    customers = Customer.objects.bulk_create(
+        [
+            Customer(code=f"{PREFIX}{i:06d}", name=f"Bench customer {i}", workflow=workflow)
+            for i in range(count)
+        ]
+    )
+    Contact.objects.bulk_create(
+        [
+            Contact(customer=c, name=f"Payer {c.code}", email=f"{c.code.lower()}@payer.test", is_main=True)
+            for c in customers
+        ]
+    )
+    today = Company.load().today()
+    invoices = Invoice.objects.bulk_create(
+        [
+            Invoice(
+                number=f"{PREFIX}-INV-{i:06d}",
+                customer=c,
+                currency="SGD",
+                issue_date=today - dt.timedelta(days=40),
+                due_date=today - dt.timedelta(days=10),
+                subtotal=Decimal("120.00"),
+                total=Decimal("120.00"),
+                amount_due=Decimal("120.00"),
+            )
+            for i, c in enumerate(customers)
+        ]
+    )
+    ActionRun.objects.bulk_create([ActionRun(action=action, invoice=inv, due_on=today) for inv in invoices])
+
+
+def plain_smtplib(messages, port):
+    """The same messages, built with the standard library and sent over one SMTP connection."""
+    started = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        for message in messages:
+            mail = EmailMessage()
+            mail["Subject"], mail["From"], mail["To"] = message.subject, "ar@seller.test", message.to
+            mail.set_content(message.body)
+            mail.add_alternative(message.html, subtype="html")
+            smtp.send_message(mail)
+    return time.perf_counter() - started
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=2000)
+    args = parser.parse_args()
+    setup_django()
+
+    from django.conf import settings
+
+    from workflows.dispatch import dispatch_due_runs
+    from workflows.models import ActionRun, RunStatus
+
+    seed(args.messages)
+    others = ActionRun.objects.filter(status=RunStatus.PENDING).exclude(invoice__number__startswith=PREFIX)
+    if others.exists():
+        raise SystemExit(f"{others.count()} other pending runs in this database: use a database of its own.")
+
+    # The SMTP server runs in a process of its own, so it does not share this one's interpreter lock.
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
+    try:
+        started = time.perf_counter()
+        summary = dispatch_due_runs()
+        elapsed = time.perf_counter() - started
+        assert summary.sent == args.messages, str(summary)
+        for message in summary.messages:  # the HTML part, rendered again for the plain run
+            message.html = message.body.replace("\n", "<br>\n")
+        plain = plain_smtplib(summary.messages, port)
+    finally:
+        server.terminate()
+        server.wait()
+
+    print(f"{args.messages:,} emails from {ROOT.name}: dispatch {elapsed:.2f} s, plain smtplib {plain:.2f} s")
+    rate = args.messages / elapsed
+    # report() reads "≤ 1.00 meets the target" as time over limit: seconds per message over 1/200 s.
+    report("dispatch seconds per 1,000 emails", 1000 / rate, "s", 5, ratio=elapsed / plain, ratio_limit=10)
+    print(
+        f"dispatch: {rate:,.0f} messages/s (target ≥ 200/s); {elapsed / plain:.2f}× the time of plain smtplib"
+    )
+
+
+if __name__ == "__main__":
+    main()
