@@ -67,6 +67,7 @@ class CustomerForm(forms.ModelForm):
             "account_manager",
             "default_viewers",
             "tags",
+            "workflow",
         ]
         labels = {"code": "Customer ID"}
         error_messages = {"code": {"unique": "Another customer already has this customer ID."}}
@@ -75,6 +76,8 @@ class CustomerForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["code"].widget.attrs.setdefault("autocomplete", "off")
+        self.fields["workflow"].empty_label = "The default workflow"
+        self.fields["workflow"].help_text = "The reminder schedule this customer follows."
         if self.instance.pk:
             self.fields["account_manager"].empty_label = "Nobody"
             self.fields["account_manager"].help_text = ""

@@ -26,7 +26,8 @@ def _save(request, form, contacts, customer=None):
         "contacts": changed_contacts,
     }
     fields = {
-        name: data[name] for name in ("code", "name", "currency", "payment_terms_days", "account_manager")
+        name: data[name]
+        for name in ("code", "name", "currency", "payment_terms_days", "account_manager", "workflow")
     }
     try:
         with transaction.atomic():

@@ -188,3 +188,28 @@ def test_saving_without_changes_writes_no_timeline(client, book, admin_user):
 
     assert client.post(f"/customers/{acme.pk}/edit/", data).status_code == 302
     assert Activity.objects.count() == before
+
+
+def test_a_customer_is_put_on_a_workflow_from_its_form(client, book, am_alice):
+    from customers.models import Activity, ActivityKind
+    from workflows.models import Workflow
+
+    gentle = Workflow.objects.create(name="Gentle reminders")
+    acme = book["acme"]
+    assert client.login(email=am_alice.email, password=PASSWORD)
+    form = client.get(f"/customers/{acme.pk}/edit/")
+    assert "The default workflow" in form.text
+
+    client.post(
+        f"/customers/{acme.pk}/edit/",
+        {
+            "name": acme.name, "code": acme.code, "currency": acme.currency, "payment_terms_days": 30,
+            "account_manager": am_alice.pk, "workflow": gentle.pk,
+            "contacts-TOTAL_FORMS": 0, "contacts-INITIAL_FORMS": 0,
+        },
+    )  # fmt: skip
+
+    acme.refresh_from_db()
+    assert acme.workflow == gentle
+    change = Activity.objects.filter(customer=acme, kind=ActivityKind.CUSTOMER_CHANGED).latest("created_at")
+    assert "Gentle reminders" in str(change.data)
