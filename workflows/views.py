@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -109,12 +109,14 @@ def _customers_count(workflow, unassigned):
 
 @login_required
 def workflow_list(request):
+    # Counts go through the visibility rule: an account manager counts only their own customers.
+    visible = Customer.objects.visible_to(request.user)
     workflows = list(
-        Workflow.objects.annotate(customer_count=Count("customers"))
+        Workflow.objects.annotate(customer_count=Count("customers", filter=Q(customers__in=visible)))
         .prefetch_related(Prefetch("actions", queryset=Action.objects.select_related("owner")))
         .order_by("-is_default", "name")
     )
-    unassigned = Customer.objects.filter(workflow__isnull=True).count()
+    unassigned = visible.filter(workflow__isnull=True).count()
     for workflow in workflows:
         workflow.ordered_actions = _ordered_actions(workflow)
         workflow.used_by = _customers_count(workflow, unassigned)
