@@ -106,10 +106,7 @@ def _relative_runs_sql():
            CASE WHEN r.due_on = r.latest THEN '' ELSE %s END,
            %s
     FROM ranked r
-    WHERE NOT EXISTS (
-        SELECT 1 FROM workflows_actionrun x WHERE x.action_id = r.action_id AND x.invoice_id = r.invoice_id
-    )
-    ON CONFLICT (action_id, invoice_id, occurrence) DO NOTHING
+    ON CONFLICT (action_id, invoice_id, occurrence) DO NOTHING  -- a step already scheduled stays as it is
     """
 
 
