@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("peakflo.auth_urls")),
     path("settings/workflows/", include("workflows.urls")),
     path("settings/", include("peakflo.settings_urls")),
+    path("customers/<int:pk>/message/", include("workflows.adhoc_urls")),
     path("customers/", include("customers.urls")),
     path("invoices/", include("invoices.urls")),
     path("payments/", include("invoices.payment_urls")),
