@@ -9,9 +9,11 @@ from customers.models import Customer
 from peakflo.permissions import write_required
 
 from .adhoc import preview_adhoc_message, send_adhoc_message
-from .adhoc_forms import AdhocMessageForm
+from .adhoc_forms import ACTION_TYPES_OF, AdhocMessageForm
 from .models import Action, Channel
 from .templating import PLACEHOLDERS
+
+CHANNEL_OF_ACTION = {action_type: channel for channel, action_type in ACTION_TYPES_OF.items()}
 
 
 def _customer(request, pk):
@@ -27,8 +29,10 @@ def _initial(request):
     template_id = request.GET.get("template")
     if template_id and template_id.isdigit():
         action = Action.objects.filter(pk=template_id).first()
-        if action:
-            initial.update(template=action.pk, subject=action.subject, body=action.body)
+        if action and action.action_type in CHANNEL_OF_ACTION:
+            # The template decides the channel: an SMS template starts an SMS.
+            channel = CHANNEL_OF_ACTION[action.action_type]
+            initial.update(channel=channel, template=action.pk, subject=action.subject, body=action.body)
     for name in ("subject", "body"):
         if request.GET.get(name) and name not in initial:
             initial[name] = request.GET[name]

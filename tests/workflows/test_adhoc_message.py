@@ -1,6 +1,7 @@
 """Send a message by hand from the customer page: preview, send for real, failures, access, contact delay."""
 
 import datetime as dt
+import json
 
 import pytest
 from django.urls import reverse
@@ -8,7 +9,7 @@ from django.urls import reverse
 from customers.models import Activity, ActivityKind, Contact
 from peakflo.models import Company
 from tests.conftest import PASSWORD
-from tests.workflows.local_servers import SmtpServer
+from tests.workflows.local_servers import HttpServer, SmtpServer
 from tests.workflows.test_dispatch import due_run, make_customer, make_invoice
 from workflows.dispatch import dispatch_due_runs
 from workflows.models import Action, ActionType, Channel, Message, MessageStatus, RunStatus, Workflow
@@ -210,3 +211,45 @@ def test_a_message_sent_by_hand_makes_the_next_reminder_wait_for_the_contact_del
     run.refresh_from_db()
     assert run.status == RunStatus.PENDING
     assert len(smtp.messages) == 1
+
+
+@pytest.fixture
+def http():
+    server = HttpServer(default=(200, {"sentMessages": [{"id": "line-42"}]})).start()
+    yield server
+    server.stop()
+
+
+def test_a_line_message_goes_out_as_text_to_the_contacts_line_id(client, settings, http, am_alice, acme):
+    settings.LINE_CHANNEL_ACCESS_TOKEN = "line-token"
+    settings.LINE_BASE_URL = http.url
+    lina = Contact.objects.create(customer=acme, name="Lina", line_id="U123")
+    login(client, am_alice)
+    client.post(
+        reverse("customer_message", args=[acme.pk]),
+        {
+            "channel": "line",
+            "contact": lina.pk,
+            "body": "Hi {{ recipientName }} <3\n{{ table_outstanding_invoices }}",
+        },
+    )
+
+    [request] = http.requests
+    sent = json.loads(request["body"])
+    assert sent["to"] == "U123"
+    text = sent["messages"][0]["text"]
+    assert text.startswith("Hi Lina <3\n") and "INV-OLD" in text and "<table" not in text
+    message = Message.objects.get(customer=acme)
+    assert (message.status, message.provider_id, message.subject) == (MessageStatus.SENT, "line-42", "")
+
+
+def test_an_sms_template_starts_an_sms(client, am_alice, acme, workflow):
+    sms = Action.objects.create(
+        workflow=workflow, name="Nudge", action_type=ActionType.SMS, body="Pay {{ totalAmountDue }} please"
+    )
+    login(client, am_alice)
+    page = client.get(reverse("customer_message", args=[acme.pk]), {"channel": "email", "template": sms.pk})
+    form = page.context["form"]
+    assert form.chosen_channel == Channel.SMS
+    assert form.initial["body"] == "Pay {{ totalAmountDue }} please"
+    assert 'name="subject"' not in page.content.decode()
