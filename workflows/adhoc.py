@@ -18,7 +18,7 @@ from invoices.models import Invoice
 from peakflo.models import Company
 
 from .channels import ChannelError, ChannelUncertain, get_channel
-from .dispatch import UNKNOWN_REASON, _address, _timeline_data
+from .dispatch import UNKNOWN_REASON, contact_channel_address, message_timeline_data
 from .messages import message_values, message_values_text
 from .models import Channel, Message, MessageStatus
 from .templating import TemplateError, check, render
@@ -43,7 +43,7 @@ def open_invoices(customer, chosen=None):
 
 
 def contact_address(contact, channel):
-    return (_address(contact, channel) or "").strip() if contact else ""
+    return (contact_channel_address(contact, channel) or "").strip() if contact else ""
 
 
 def _render(*, customer, channel, contact, subject, body, invoices):
@@ -90,7 +90,7 @@ def _finish(message, invoices, *, status, reason, actor):
             ActivityKind.MESSAGE_FAILED,
             invoice=invoices[0] if invoices else None,
             actor=actor,
-            data=_timeline_data(message, invoices, status=status, reason=reason, by_hand=True),
+            data=message_timeline_data(message, invoices, status=status, reason=reason, by_hand=True),
         )
 
 
@@ -153,7 +153,7 @@ def send_adhoc_message(*, customer, channel, contact, subject, body, invoices=No
             ActivityKind.MESSAGE_SENT,
             invoice=invoices[0] if invoices else None,
             actor=actor,
-            data=_timeline_data(message, invoices, by_hand=True),
+            data=message_timeline_data(message, invoices, by_hand=True),
             at=now,
         )
     return message

@@ -183,7 +183,8 @@ def _contacts(customer):
     return main, [c for c in contacts if not c.is_main]
 
 
-def _address(contact, kind):
+def contact_channel_address(contact, kind):
+    """The contact's address on a channel (email, phone, WhatsApp number, LINE id); shared with adhoc."""
     if kind == Channel.EMAIL:
         return contact.email
     if kind == Channel.SMS:
@@ -211,7 +212,7 @@ def _recipients(action, customer, kind):
     )
     addresses = []
     for contact in chosen:
-        address = _address(contact, kind).strip()
+        address = contact_channel_address(contact, kind).strip()
         if address and address not in addresses:
             addresses.append(address)
     return addresses
@@ -393,7 +394,8 @@ def _attachments(item):
     return files
 
 
-def _timeline_data(message, invoices, **more):
+def message_timeline_data(message, invoices, **more):
+    """What the timeline keeps of a message, for automatic and hand-sent ones alike."""
     return {
         "channel": message.get_channel_display(),
         "to": message.to,
@@ -435,7 +437,7 @@ def _mark_sent(delivered):
                 "customer_id": item.message.customer_id,
                 "invoice_id": item.invoices[0].pk,
                 "kind": ActivityKind.MESSAGE_SENT,
-                "data": _timeline_data(item.message, item.invoices),
+                "data": message_timeline_data(item.message, item.invoices),
                 "at": now,
             }
             for item, _ in delivered
@@ -471,7 +473,7 @@ def finish_unsent(message, *, status, reason, invoices=None, today=None):
             customer,
             ActivityKind.MESSAGE_FAILED,
             invoice=invoices[0] if invoices else None,
-            data=_timeline_data(message, invoices, status=status, reason=reason, task_id=task.pk),
+            data=message_timeline_data(message, invoices, status=status, reason=reason, task_id=task.pk),
             at=now,
         )
     message.status, message.error = status, reason

@@ -280,6 +280,13 @@ def test_the_invoice_options_follow_the_customer(client, book, am_alice):
     assert "INV-0002" in response.text and "INV-0001" not in response.text and 'value="USD"' in response.text
 
 
+def test_the_invoice_options_refuse_a_customer_outside_visibility(client, book, am_bob, auditor):
+    login(client, am_bob)
+    assert client.get("/credit-notes/new/invoices/", {"customer": book["acme"].pk}).status_code == 404
+    login(client, auditor)
+    assert client.get("/credit-notes/new/invoices/", {"customer": book["acme"].pk}).status_code == 403
+
+
 def test_the_confirm_page_warns_when_the_invoice_no_longer_owes_enough(client, book, pending, ar_admin):
     invoice = book["invoices"][0]
     record_payment(
