@@ -152,11 +152,6 @@ class VoidForm(forms.Form):
     )
 
 
-class AttachForm(forms.Form):
-    file = forms.FileField(label="File")
-    description = forms.CharField(label="What is it?", max_length=300, required=False)
-
-
 class ImportForm(forms.Form):
     file = forms.FileField(label="Excel (.xlsx) or CSV file")
 

@@ -3,9 +3,8 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -15,6 +14,7 @@ from peakflo.models import Company
 from .. import services
 from ..models import ActivityKind, Contact, Customer, CustomerFile
 from ..selectors import aging_of, promise_state, timeline_of
+from .files import FileForm, attach_from_request, file_response
 
 TIMELINE_PAGE = 25
 
@@ -23,11 +23,6 @@ class NoteForm(forms.Form):
     text = forms.CharField(
         label="Note", widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Only your team sees notes."})
     )
-
-
-class FileForm(forms.Form):
-    file = forms.FileField(label="File or screenshot")
-    description = forms.CharField(label="What is it?", required=False, max_length=300)
 
 
 class PromiseForm(forms.Form):
@@ -123,21 +118,7 @@ def customer_add_note(request, pk):
 def customer_add_file(request, pk):
     customer = visible_customer(request.user, pk)
     require_write(request.user)
-    form = FileForm(request.POST, request.FILES)
-    if not form.is_valid():
-        messages.error(request, "Choose a file to upload.")
-        return redirect("customer_detail", pk=customer.pk)
-    try:
-        kept = services.attach_file(
-            customer=customer,
-            upload=form.cleaned_data["file"],
-            description=form.cleaned_data["description"],
-            actor=request.user,
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"{kept.name} is on the timeline.")
+    attach_from_request(request, customer=customer)
     return redirect("customer_detail", pk=customer.pk)
 
 
@@ -165,13 +146,7 @@ def customer_promise(request, pk):
 def customer_file(request, pk, file_pk):
     """Files are served only through the customer's visibility, never from a public folder."""
     customer = visible_customer(request.user, pk)
-    kept = get_object_or_404(CustomerFile, pk=file_pk, customer=customer)
-    return FileResponse(
-        kept.file.open("rb"),
-        as_attachment=not kept.is_image,
-        filename=kept.name,
-        content_type=kept.content_type,
-    )
+    return file_response(get_object_or_404(CustomerFile, pk=file_pk, customer=customer))
 
 
 @login_required

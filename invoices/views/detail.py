@@ -3,16 +3,15 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from customers import services as customer_services
 from customers.models import CustomerFile
+from customers.views.files import FileForm, attach_from_request, file_response
 from peakflo.models import Company
 
 from .. import services
-from ..forms import AttachForm, MarkPaidForm, VoidForm
+from ..forms import MarkPaidForm, VoidForm
 from ..models import InvoiceStatus
 from .access import require_write, visible_invoice
 
@@ -43,7 +42,7 @@ def invoice_detail(request, pk):
         "void_refusal": services.void_refusal(invoice),
         "can_mark_paid": can_write and is_open,
         "mark_paid_form": MarkPaidForm(initial={"date": today}),
-        "attach_form": AttachForm(),
+        "attach_form": FileForm(),
     }
     return render(request, "invoices/detail.html", context)
 
@@ -90,22 +89,7 @@ def invoice_mark_paid(request, pk):
 def invoice_attach(request, pk):
     invoice = visible_invoice(request.user, pk)
     require_write(request.user)
-    form = AttachForm(request.POST, request.FILES)
-    if not form.is_valid():
-        messages.error(request, "Choose a file to attach.")
-        return redirect("invoice_detail", pk=invoice.pk)
-    try:
-        kept = customer_services.attach_file(
-            customer=invoice.customer,
-            invoice=invoice,
-            upload=form.cleaned_data["file"],
-            description=form.cleaned_data["description"],
-            actor=request.user,
-        )
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
-    else:
-        messages.success(request, f"{kept.name} is attached to {invoice.number}.")
+    attach_from_request(request, customer=invoice.customer, invoice=invoice)
     return redirect("invoice_detail", pk=invoice.pk)
 
 
@@ -113,12 +97,8 @@ def invoice_attach(request, pk):
 def invoice_file(request, pk, file_pk):
     """Attachments are served through the invoice's visibility, never from a public folder."""
     invoice = visible_invoice(request.user, pk)
-    kept = get_object_or_404(CustomerFile, pk=file_pk, invoice=invoice, customer=invoice.customer)
-    return FileResponse(
-        kept.file.open("rb"),
-        as_attachment=not kept.is_image,
-        filename=kept.name,
-        content_type=kept.content_type,
+    return file_response(
+        get_object_or_404(CustomerFile, pk=file_pk, invoice=invoice, customer=invoice.customer)
     )
 
 
