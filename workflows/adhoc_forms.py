@@ -3,6 +3,7 @@
 from django import forms
 
 from invoices.models import Invoice
+from invoices.money import format_money
 
 from .adhoc import ADHOC_CHANNELS, contact_address
 from .models import Action, ActionType, Channel
@@ -52,7 +53,7 @@ class AdhocMessageForm(forms.Form):
             Invoice.objects.filter(customer=customer).outstanding().order_by("due_date", "number")
         )
         self.fields["invoices"].label_from_instance = lambda i: (
-            f"{i.number} · due {i.due_date:%-d %b %Y} · {i.currency} {i.amount_due}"
+            f"{i.number} · due {i.due_date:%-d %b %Y} · {format_money(i.amount_due, i.currency)}"
         )
 
     def clean_subject(self):
