@@ -63,6 +63,18 @@ class Customer(models.Model):
         "promise to pay: amount", max_digits=14, decimal_places=2, null=True, blank=True
     )
     promise_date = models.DateField("promise to pay: date", null=True, blank=True)
+    # db_default: bulk COPY writers (seed_demo, imports) leave these columns out.
+    credit_hold = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Set when the customer passes their workflow's credit limit.",
+    )
+    credit_hold_since = models.DateTimeField(null=True, blank=True)
+    portal_generation = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Raised to revoke every portal link and session of the customer at once.",
+    )
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -129,6 +141,9 @@ class ActivityKind(models.TextChoices):
     MESSAGE_FAILED = "message_failed", "Message failed"
     DISPUTE_RAISED = "dispute_raised", "Dispute raised"
     DISPUTE_RESOLVED = "dispute_resolved", "Dispute resolved"
+    DISPUTE_COMMENT = "dispute_comment", "Dispute comment"
+    PORTAL_MESSAGE = "portal_message", "Message from the payer portal"
+    CREDIT_HOLD = "credit_hold", "Credit hold"
     TASK = "task", "Task"
     PROMISE_TO_PAY = "promise_to_pay", "Promise to pay"
     WORKFLOW = "workflow", "Workflow paused or resumed"

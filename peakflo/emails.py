@@ -48,3 +48,18 @@ def task_digest(*, owner, overdue, due_today, today):
         "link": settings.SITE_URL + reverse("actions") + "?due=open",
     }
     _send("task_digest", owner.email, context)
+
+
+def dispute_raised(*, dispute):
+    """Tell the customer's account manager that one of their invoices is disputed."""
+    manager = dispute.customer.account_manager
+    if manager is None or not manager.email:
+        return
+    context = {
+        "manager": manager,
+        "dispute": dispute,
+        "invoice": dispute.invoice,
+        "customer": dispute.customer,
+        "link": _absolute("dispute_detail", pk=dispute.pk),
+    }
+    _send("dispute_raised", manager.email, context)

@@ -144,6 +144,9 @@ class Company(models.Model):
     sender_email = models.EmailField(blank=True, help_text="The From address of reminders.")
     invoice_footer = models.TextField(blank=True, help_text="Printed at the foot of invoice PDFs.")
     brand_color = models.CharField(max_length=7, default="#1d4ed8")
+    bank_transfer_instructions = models.TextField(
+        blank=True, help_text="Shown in the payer portal when online payment is not configured."
+    )
 
     class Meta:
         verbose_name_plural = "company"
@@ -216,3 +219,16 @@ class ImportJob(models.Model):
         if self.status == self.Status.DONE:
             return 100
         return min(99, round(100 * self.rows_done / self.rows_total)) if self.rows_total else 0
+
+
+class Holiday(models.Model):
+    """A company holiday: no reminder goes out on it when a workflow sends on business days only."""
+
+    date = models.DateField(unique=True)
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.name} ({self.date:%d %b %Y})"

@@ -17,6 +17,6 @@ urlpatterns = [
     path("settings/", views.settings_index, name="settings_index"),
     # Sections still to be built: honest placeholders until their apps replace these lines.
     path("actions/", include("workflows.task_urls")),
-    path("disputes/", views.coming, {"section": "disputes"}, name="disputes"),
+    path("disputes/", include("disputes.urls")),
     path("reports/", views.coming, {"section": "reports"}, name="reports"),
 ]

@@ -19,7 +19,21 @@ class Workflow(models.Model):
         help_text="The fewest days between two automatic reminders to the same customer.",
     )
     business_days_only = models.BooleanField(
-        default=True, help_text="Send only on the company's send weekdays."
+        default=True, help_text="Send only on the company's send weekdays, never on a company holiday."
+    )
+    credit_limit_amount = models.DecimalField(
+        "credit limit (amount)",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="A customer owing more than this, in the company's base currency, is put on credit hold.",
+    )
+    credit_limit_days = models.PositiveSmallIntegerField(
+        "credit limit (days overdue)",
+        null=True,
+        blank=True,
+        help_text="A customer with an invoice overdue longer than this is put on credit hold.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

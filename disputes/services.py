@@ -1,0 +1,133 @@
+"""Writes to disputes. A dispute pauses its invoice's reminders while it is open: the engine's tick
+schedules nothing for the invoice and dispatch skips its runs (workflows/engine.py, dispatch.py).
+Resolving lets the next tick pick the invoice up again, without a burst of the missed steps."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers import timeline
+from customers.models import ActivityKind, Contact
+from invoices.models import Invoice, InvoiceStatus
+from peakflo import emails, uploads
+
+from .models import Dispute, DisputeComment, DisputeReason, DisputeStatus
+
+
+def _refuse_read_only(actor):
+    if actor is not None and not isinstance(actor, Contact) and getattr(actor, "is_read_only", False):
+        raise PermissionDenied("Auditors can look but not change anything.")
+
+
+def _authors(actor):
+    """(user, contact) for an actor who is either a signed-in user or a portal contact."""
+    return (None, actor) if isinstance(actor, Contact) else (actor, None)
+
+
+def _attach(comment, upload):
+    if upload is not None:
+        uploads.check_upload(upload)
+        comment.file = upload
+        comment.filename = upload.name[:255]
+
+
+@transaction.atomic
+def raise_dispute(*, invoice, reason, actor, comment="", upload=None, at=None):
+    """Open a dispute on an invoice; its reminders pause at once and its account manager is emailed.
+
+    `actor` is the User who raised it in the dashboard or the Contact who raised it in the portal.
+    """
+    _refuse_read_only(actor)
+    at = at or timezone.now()
+    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.OPEN:
+        raise ValidationError(
+            f"Invoice {invoice.number} is {invoice.get_status_display().lower()}: only an open invoice can be disputed."
+        )
+    if isinstance(reason, DisputeReason) and reason.is_retired:
+        raise ValidationError(f"“{reason.name}” is no longer offered as a reason: choose another.")
+    if Dispute.objects.filter(invoice=invoice, status=DisputeStatus.OPEN).exists():
+        raise ValidationError(f"Invoice {invoice.number} already has an open dispute.")
+    user, contact = _authors(actor)
+    comment = comment.strip()
+    try:
+        with transaction.atomic():
+            dispute = Dispute.objects.create(
+                invoice=invoice,
+                customer=invoice.customer,
+                reason=reason,
+                comment=comment,
+                raised_by_user=user,
+                raised_by_contact=contact,
+                raised_at=at,
+            )
+    except IntegrityError:  # raised at the same moment by someone else
+        raise ValidationError(f"Invoice {invoice.number} already has an open dispute.") from None
+    if upload is not None:
+        entry = DisputeComment(dispute=dispute, author_user=user, author_contact=contact, body="")
+        _attach(entry, upload)
+        entry.save()
+    timeline.record(
+        invoice.customer,
+        ActivityKind.DISPUTE_RAISED,
+        invoice=invoice,
+        actor=actor,
+        at=at,
+        data={"dispute": dispute.pk, "invoice": invoice.number, "reason": reason.name, "comment": comment},
+    )
+    transaction.on_commit(lambda: emails.dispute_raised(dispute=dispute))
+    return dispute
+
+
+@transaction.atomic
+def add_comment(*, dispute, actor, body="", upload=None):
+    """Add to a dispute's thread, from the account manager's side or the customer's."""
+    _refuse_read_only(actor)
+    body = body.strip()
+    if not body and upload is None:
+        raise ValidationError("Write a comment or attach a file.")
+    user, contact = _authors(actor)
+    comment = DisputeComment(dispute=dispute, author_user=user, author_contact=contact, body=body)
+    _attach(comment, upload)
+    comment.save()
+    timeline.record(
+        dispute.customer,
+        ActivityKind.DISPUTE_COMMENT,
+        invoice=dispute.invoice,
+        actor=actor,
+        data={
+            "dispute": dispute.pk,
+            "invoice": dispute.invoice.number,
+            "comment": body,
+            **({"file": comment.filename} if comment.filename else {}),
+        },
+    )
+    return comment
+
+
+@transaction.atomic
+def resolve_dispute(*, dispute, actor, resolution, at=None):
+    """Close a dispute with a note; the invoice's reminders resume from the next tick, no burst."""
+    _refuse_read_only(actor)
+    resolution = resolution.strip()
+    if not resolution:
+        raise ValidationError(
+            {"resolution": "Say how the dispute was resolved: the customer's timeline keeps it."}
+        )
+    dispute = Dispute.objects.select_for_update().select_related("invoice", "customer").get(pk=dispute.pk)
+    if dispute.status != DisputeStatus.OPEN:
+        raise ValidationError("This dispute is already resolved.")
+    dispute.status = DisputeStatus.RESOLVED
+    dispute.resolved_by = actor
+    dispute.resolved_at = at or timezone.now()
+    dispute.resolution = resolution
+    dispute.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
+    timeline.record(
+        dispute.customer,
+        ActivityKind.DISPUTE_RESOLVED,
+        invoice=dispute.invoice,
+        actor=actor,
+        at=dispute.resolved_at,
+        data={"dispute": dispute.pk, "invoice": dispute.invoice.number, "resolution": resolution},
+    )
+    return dispute
