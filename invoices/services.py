@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from customers import timeline
 from customers.models import ActivityKind, Source
-from peakflo.models import Role
+from peakflo.models import Company, Role
 
 from .models import (
     ZERO,
@@ -620,6 +620,47 @@ def set_invoice_reminders(*, invoice, paused, actor, reason=""):
             "reminders": "paused" if paused else "resumed",
             "invoice": invoice.number,
             **({"reason": reason} if reason else {}),
+        },
+    )
+    return invoice
+
+
+@transaction.atomic
+def record_invoice_promise(*, invoice, amount, date, actor, today=None):
+    """A promise to pay one invoice: its automatic reminders wait until the promised date.
+
+    `actor` is the user who took the promise or the portal contact who made it.
+    """
+    if getattr(actor, "is_read_only", False):
+        raise PermissionDenied("Auditors can look but not change anything.")
+    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+    today = today or Company.load().today()
+    errors = {}
+    if amount is None or amount <= 0:
+        errors["promise_amount"] = "A promise to pay must be more than zero."
+    elif amount > invoice.amount_due:
+        errors["promise_amount"] = (
+            f"{invoice.currency} {amount:,.2f} is more than the {invoice.currency} {invoice.amount_due:,.2f} "
+            f"still due on invoice {invoice.number}."
+        )
+    if date is None or date < today:
+        errors["promise_date"] = "The promised date cannot be in the past."
+    if invoice.status != InvoiceStatus.OPEN or invoice.amount_due <= 0:
+        errors["promise_amount"] = f"Invoice {invoice.number} has nothing left to pay."
+    if errors:
+        raise ValidationError(errors)
+    invoice.promise_amount, invoice.promise_date = amount, date
+    invoice.save(update_fields=["promise_amount", "promise_date", "updated_at"])
+    timeline.record(
+        invoice.customer,
+        ActivityKind.PROMISE_TO_PAY,
+        invoice=invoice,
+        actor=actor,
+        data={
+            "invoice": invoice.number,
+            "amount": str(amount),
+            "currency": invoice.currency,
+            "date": date.isoformat(),
         },
     )
     return invoice
