@@ -241,3 +241,10 @@ DISPATCH_MAX_ATTEMPTS = envint("DISPATCH_MAX_ATTEMPTS", 3)
 DISPATCH_RETRY_BACKOFF_SECONDS = float(env("DISPATCH_RETRY_BACKOFF_SECONDS", "2"))
 # A message still `sending` this many minutes after it was written becomes `unknown` (never re-sent).
 DISPATCH_STALE_SENDING_MINUTES = envint("DISPATCH_STALE_SENDING_MINUTES", 30)
+
+# Pay online in the payer portal through Stripe Checkout. With STRIPE_SECRET_KEY empty the portal shows
+# the company's bank-transfer instructions instead. The webhook (/portal/stripe/webhook) needs the
+# endpoint's signing secret; the base URL is a setting so tests can point it at a local server.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
