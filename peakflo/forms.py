@@ -88,6 +88,7 @@ class CompanyForm(forms.ModelForm):
             "send_window_end": "Send until",
             "sender_email": "Sender address",
             "brand_color": "Brand colour",
+            "bank_transfer_instructions": "Bank-transfer instructions",
         }
         help_texts = {
             "base_currency": "ISO 4217 code, for example SGD, USD, EUR. Report totals are in this currency.",
@@ -95,11 +96,14 @@ class CompanyForm(forms.ModelForm):
             "sender_email": "The From address of reminders. Empty: the server's default sender.",
             "logo": "PNG, JPEG, GIF or WebP, up to 2 MB.",
             "brand_color": "Used on invoice PDFs and emails.",
+            "bank_transfer_instructions": "Bank, account name and number, and what to put in the reference. "
+            "The payer portal shows them when online payment (Stripe) is not configured.",
         }
         widgets = {
             "name": forms.TextInput(attrs={"autofocus": True}),
             "address": forms.Textarea(attrs={"rows": 3}),
             "invoice_footer": forms.Textarea(attrs={"rows": 3}),
+            "bank_transfer_instructions": forms.Textarea(attrs={"rows": 4}),
             "base_currency": forms.TextInput(
                 attrs={"list": "currencies", "maxlength": 3, "size": 5, "autocapitalize": "characters"}
             ),

@@ -125,6 +125,7 @@ COMPANY_FIELDS = [
     "sender_email",
     "invoice_footer",
     "brand_color",
+    "bank_transfer_instructions",
 ]
 
 
