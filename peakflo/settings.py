@@ -248,3 +248,11 @@ DISPATCH_STALE_SENDING_MINUTES = envint("DISPATCH_STALE_SENDING_MINUTES", 30)
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+
+# Payer portal magic links: sign-in links (asked for on the portal) work once within this many minutes;
+# links inside reminders open the customer's portal for this many days. Requests for sign-in links are
+# limited per email address and per client address, each per hour.
+PORTAL_SIGN_IN_LINK_MINUTES = envint("PORTAL_SIGN_IN_LINK_MINUTES", 60)
+PORTAL_REMINDER_LINK_DAYS = envint("PORTAL_REMINDER_LINK_DAYS", 30)
+PORTAL_LINK_REQUESTS_PER_ADDRESS = envint("PORTAL_LINK_REQUESTS_PER_ADDRESS", 5)
+PORTAL_LINK_REQUESTS_PER_CLIENT = envint("PORTAL_LINK_REQUESTS_PER_CLIENT", 20)
