@@ -4,6 +4,7 @@ from . import health, views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("webhooks/", include("workflows.webhooks")),
     path("branding/logo", views.company_logo, name="company_logo"),
     path("", include("peakflo.auth_urls")),
     path("settings/workflows/", include("workflows.urls")),
@@ -18,5 +19,6 @@ urlpatterns = [
     # Sections still to be built: honest placeholders until their apps replace these lines.
     path("actions/", include("workflows.task_urls")),
     path("disputes/", include("disputes.urls")),
+    path("portal/", include("portal.urls")),
     path("reports/", views.coming, {"section": "reports"}, name="reports"),
 ]

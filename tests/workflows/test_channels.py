@@ -150,16 +150,23 @@ def form(request):
     return dict(urllib.parse.parse_qsl(request["body"].decode()))
 
 
-def test_sms_through_twilio(twilio, customer):
+def test_sms_through_twilio(settings, twilio, customer):
     twilio.default = (201, {"sid": "SM0001", "status": "queued"})
 
-    provider_id = TwilioSmsChannel().send(message(customer, channel=Channel.SMS, to="+6591234567"))
+    settings.SITE_URL = "http://testserver"
+    sent = message(customer, channel=Channel.SMS, to="+6591234567")
+    provider_id = TwilioSmsChannel().send(sent)
 
     assert provider_id == "SM0001"
     [request] = twilio.requests
     assert request["path"] == "/2010-04-01/Accounts/AC123/Messages.json"
     assert request["headers"]["Authorization"] == "Basic " + base64.b64encode(b"AC123:secret-token").decode()
-    assert form(request) == {"To": "+6591234567", "From": "+6560000000", "Body": "Please pay INV-1."}
+    assert form(request) == {
+        "To": "+6591234567",
+        "From": "+6560000000",
+        "Body": "Please pay INV-1.",
+        "StatusCallback": f"http://testserver/webhooks/twilio/status/?message={sent.pk}",
+    }
 
 
 def test_whatsapp_through_twilio_to_every_recipient(twilio, customer):

@@ -1,7 +1,12 @@
-"""SMS and WhatsApp through Twilio's REST API: POST /2010-04-01/Accounts/{sid}/Messages.json."""
+"""SMS and WhatsApp through Twilio's REST API: POST /2010-04-01/Accounts/{sid}/Messages.json.
+
+Each send passes a StatusCallback, so Twilio tells us when the message is delivered or failed
+(workflows/webhooks.py).
+"""
 
 from django.conf import settings
 
+from ..webhooks import twilio_status_callback_url
 from .base import ChannelError, basic_auth, post, require, send_to_each
 
 
@@ -28,9 +33,15 @@ class TwilioSmsChannel:
         )
         url = f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         auth = {"Authorization": basic_auth(self.account_sid, self.auth_token)}
+        status_callback = twilio_status_callback_url(message)
 
         def send_one(number):
-            form = {"To": self.address(number), "From": self.address(self.sender), "Body": message.body}
+            form = {
+                "To": self.address(number),
+                "From": self.address(self.sender),
+                "Body": message.body,
+                "StatusCallback": status_callback,
+            }
             answer = post(url, provider="Twilio", form=form, headers=auth)
             if not answer.get("sid"):
                 raise ChannelError(f"Twilio answered without a message id: {answer!r}"[:300])
