@@ -19,5 +19,6 @@ urlpatterns = [
     # Sections still to be built: honest placeholders until their apps replace these lines.
     path("actions/", include("workflows.task_urls")),
     path("disputes/", include("disputes.urls")),
+    path("portal/", include("portal.urls")),
     path("reports/", views.coming, {"section": "reports"}, name="reports"),
 ]
