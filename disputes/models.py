@@ -112,3 +112,8 @@ class DisputeComment(models.Model):
     @property
     def from_customer(self):
         return self.author_contact_id is not None
+
+    @property
+    def shows_as_image(self):
+        """Pictures are shown in the thread; the download still checks what the bytes are."""
+        return bool(self.file) and self.filename.lower().endswith((".png", ".jpg", ".jpeg", ".gif", ".webp"))

@@ -131,3 +131,90 @@ def resolve_dispute(*, dispute, actor, resolution, at=None):
         data={"dispute": dispute.pk, "invoice": dispute.invoice.number, "resolution": resolution},
     )
     return dispute
+
+
+# ---------- dispute reasons (Settings → Dispute reasons) ----------
+
+REASON_EDITOR_MESSAGE = "Only admins and AR admins can change the dispute reasons."
+
+
+def can_change_reasons(user):
+    from peakflo.models import Role
+
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or user.role in {Role.ADMIN, Role.AR_ADMIN})
+    )
+
+
+def _refuse_reason_change(actor):
+    if not can_change_reasons(actor):
+        raise PermissionDenied(REASON_EDITOR_MESSAGE)
+
+
+def _clean_reason_name(name, *, other_than=None):
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": "Give the reason a name."})
+    if len(name) > DisputeReason._meta.get_field("name").max_length:
+        raise ValidationError({"name": f"“{name[:40]}…” is too long: keep a reason under 120 characters."})
+    taken = DisputeReason.objects.filter(name__iexact=name)
+    if other_than is not None:
+        taken = taken.exclude(pk=other_than.pk)
+    if taken.exists():
+        raise ValidationError({"name": f"“{name}” is already a reason."})
+    return name
+
+
+@transaction.atomic
+def add_reason(*, name, actor):
+    """A new reason, offered last in the dropdowns."""
+    _refuse_reason_change(actor)
+    name = _clean_reason_name(name)
+    last = DisputeReason.objects.select_for_update().order_by("-position").values_list("position", flat=True)
+    return DisputeReason.objects.create(name=name, position=(last.first() or 0) + 1)
+
+
+@transaction.atomic
+def rename_reason(*, reason, name, actor):
+    """Rename a reason; disputes that give it show the new name."""
+    _refuse_reason_change(actor)
+    reason = DisputeReason.objects.select_for_update().get(pk=reason.pk)
+    reason.name = _clean_reason_name(name, other_than=reason)
+    reason.save(update_fields=["name"])
+    return reason
+
+
+@transaction.atomic
+def move_reason(*, reason, direction, actor):
+    """Swap a reason with its neighbour above ("up") or below ("down") among the offered ones."""
+    _refuse_reason_change(actor)
+    if direction not in ("up", "down"):
+        raise ValidationError(f"Move a reason up or down, not {direction!r}.")
+    # Renumber 1..n first: positions loaded by hand or by old data may tie.
+    reasons = list(DisputeReason.objects.select_for_update().order_by("position", "name", "pk"))
+    for number, each in enumerate(reasons, start=1):
+        each.position = number
+    offered = [each for each in reasons if not each.is_retired]
+    index = next((i for i, each in enumerate(offered) if each.pk == reason.pk), None)
+    if index is None:
+        raise ValidationError("Restore a retired reason before moving it.")
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(offered):
+        offered[index].position, offered[other].position = offered[other].position, offered[index].position
+    DisputeReason.objects.bulk_update(reasons, ["position"])
+    return next(each for each in reasons if each.pk == reason.pk)
+
+
+@transaction.atomic
+def set_reason_retired(*, reason, retired, actor):
+    """Retire a reason (old disputes keep it, new ones cannot choose it) or offer it again."""
+    _refuse_reason_change(actor)
+    reason = DisputeReason.objects.select_for_update().get(pk=reason.pk)
+    others_offered = DisputeReason.objects.filter(is_retired=False).exclude(pk=reason.pk)
+    if retired and not reason.is_retired and not others_offered.exists():
+        raise ValidationError(f"“{reason.name}” is the last reason offered: add another before retiring it.")
+    reason.is_retired = retired
+    reason.save(update_fields=["is_retired"])
+    return reason

@@ -8,6 +8,7 @@ urlpatterns = [
     path("branding/logo", views.company_logo, name="company_logo"),
     path("", include("peakflo.auth_urls")),
     path("settings/workflows/", include("workflows.urls")),
+    path("settings/dispute-reasons/", include("disputes.reason_urls")),
     path("settings/", include("peakflo.settings_urls")),
     path("customers/<int:pk>/message/", include("workflows.adhoc_urls")),
     path("customers/", include("customers.urls")),

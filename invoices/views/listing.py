@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from disputes.selectors import with_open_dispute
 from peakflo.models import Company
 from peakflo.spreadsheets import write_xlsx
 
@@ -17,8 +18,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _filtered_invoices(request, today):
-    invoices = Invoice.objects.visible_to(request.user).select_related(
-        "customer", "customer__account_manager"
+    # The open dispute's id flags (and links) a disputed invoice in the same query as the rows.
+    invoices = with_open_dispute(
+        Invoice.objects.visible_to(request.user).select_related("customer", "customer__account_manager")
     )
     return InvoiceFilter(request.GET or None, queryset=invoices, user=request.user, today=today)
 
