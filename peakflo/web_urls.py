@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from reports import views as reports_views
+
 from . import health, views
 
 urlpatterns = [
@@ -15,7 +17,7 @@ urlpatterns = [
     path("invoices/", include("invoices.urls")),
     path("payments/", include("invoices.payment_urls")),
     path("credit-notes/", include("invoices.credit_note_urls")),
-    path("", views.dashboard, name="dashboard"),
+    path("", reports_views.dashboard, name="dashboard"),
     path("settings/", views.settings_index, name="settings_index"),
     # Sections still to be built: honest placeholders until their apps replace these lines.
     path("actions/", include("workflows.task_urls")),
