@@ -84,7 +84,9 @@ def test_rename_to_another_reasons_name_is_refused(client, ar_admin):
     login(client, ar_admin)
 
     response = client.post(
-        reverse("dispute_reason_rename", args=[reason("Double charged").pk]), {"name": "Delivery not made"}, follow=True
+        reverse("dispute_reason_rename", args=[reason("Double charged").pk]),
+        {"name": "Delivery not made"},
+        follow=True,
     )
 
     assert "“Delivery not made” is already a reason." in response.text
@@ -94,14 +96,18 @@ def test_rename_to_another_reasons_name_is_refused(client, ar_admin):
 def test_up_and_down_reorder_the_dropdown(client, admin_user):
     login(client, admin_user)
 
-    client.post(reverse("dispute_reason_move", args=[reason("Incorrect amount charged").pk]), {"direction": "up"})
+    client.post(
+        reverse("dispute_reason_move", args=[reason("Incorrect amount charged").pk]), {"direction": "up"}
+    )
     assert offered_names() == ["Delivery not made", "Incorrect amount charged", "Double charged", COMMON[3]]
 
     client.post(reverse("dispute_reason_move", args=[reason("Delivery not made").pk]), {"direction": "down"})
     assert offered_names() == ["Incorrect amount charged", "Delivery not made", "Double charged", COMMON[3]]
 
     # The first cannot go higher: nothing moves.
-    client.post(reverse("dispute_reason_move", args=[reason("Incorrect amount charged").pk]), {"direction": "up"})
+    client.post(
+        reverse("dispute_reason_move", args=[reason("Incorrect amount charged").pk]), {"direction": "up"}
+    )
     assert offered_names() == ["Incorrect amount charged", "Delivery not made", "Double charged", COMMON[3]]
 
 
@@ -129,7 +135,9 @@ def test_the_last_offered_reason_cannot_be_retired(client, ar_admin):
     for name in COMMON[:3]:
         client.post(reverse("dispute_reason_retire", args=[reason(name).pk]), {"retired": "1"})
 
-    response = client.post(reverse("dispute_reason_retire", args=[reason(COMMON[3]).pk]), {"retired": "1"}, follow=True)
+    response = client.post(
+        reverse("dispute_reason_retire", args=[reason(COMMON[3]).pk]), {"retired": "1"}, follow=True
+    )
 
     assert offered_names() == [COMMON[3]]
     assert "is the last reason offered" in response.text
@@ -142,7 +150,9 @@ def test_account_managers_are_refused_the_page_and_every_change(client, am_alice
     assert client.get(reverse("dispute_reasons")).status_code == 403
     assert client.post(reverse("dispute_reason_add"), {"name": "Mine"}).status_code == 403
     assert client.post(reverse("dispute_reason_rename", args=[double.pk]), {"name": "X"}).status_code == 403
-    assert client.post(reverse("dispute_reason_retire", args=[double.pk]), {"retired": "1"}).status_code == 403
+    assert (
+        client.post(reverse("dispute_reason_retire", args=[double.pk]), {"retired": "1"}).status_code == 403
+    )
     assert offered_names() == COMMON
 
 
@@ -156,8 +166,12 @@ def test_auditors_and_collections_read_the_list_but_cannot_change_it(client, rol
     assert page.status_code == 200 and not page.context["can_change"]
     assert "Double charged" in page.text and "Add reason" not in page.text and "Retire" not in page.text
     assert client.post(reverse("dispute_reason_add"), {"name": "Mine"}).status_code == 403
-    assert client.post(reverse("dispute_reason_move", args=[double.pk]), {"direction": "up"}).status_code == 403
-    assert client.post(reverse("dispute_reason_retire", args=[double.pk]), {"retired": "1"}).status_code == 403
+    assert (
+        client.post(reverse("dispute_reason_move", args=[double.pk]), {"direction": "up"}).status_code == 403
+    )
+    assert (
+        client.post(reverse("dispute_reason_retire", args=[double.pk]), {"retired": "1"}).status_code == 403
+    )
     assert offered_names() == COMMON
 
 
