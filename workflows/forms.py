@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from peakflo.models import User
+from peakflo.models import Company, User
 
 from . import templating
 from .models import MANUAL_ACTION_TYPES, Action, ActionType, Trigger, Workflow
@@ -37,8 +37,51 @@ EMAIL_SPLIT = re.compile(r"[,;\s]+")
 class WorkflowForm(forms.ModelForm):
     class Meta:
         model = Workflow
-        fields = ["name", "description", "from_email", "reply_to", "contact_delay_days", "business_days_only"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "name",
+            "description",
+            "from_email",
+            "reply_to",
+            "contact_delay_days",
+            "business_days_only",
+            "credit_limit_amount",
+            "credit_limit_days",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "credit_limit_amount": forms.NumberInput(
+                attrs={"step": "0.01", "min": "0.01", "inputmode": "decimal"}
+            ),
+            "credit_limit_days": forms.NumberInput(attrs={"min": "1"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["credit_limit_amount"].label = f"Credit limit ({Company.load().base_currency})"
+        self.fields["credit_limit_amount"].help_text = (
+            "Empty: no limit. A customer owing more than this on open invoices, counted in the "
+            "company's base currency, is put on credit hold."
+        )
+        self.fields["credit_limit_days"].label = "Credit limit (days overdue)"
+        self.fields[
+            "credit_limit_days"
+        ].help_text = (
+            "Empty: no limit. A customer with an invoice overdue longer than this is put on credit hold."
+        )
+
+    def clean_credit_limit_amount(self):
+        amount = self.cleaned_data.get("credit_limit_amount")
+        if amount is not None and amount <= 0:
+            raise ValidationError(
+                f"The credit limit must be more than zero (not {amount}); leave it empty for none."
+            )
+        return amount
+
+    def clean_credit_limit_days(self):
+        days = self.cleaned_data.get("credit_limit_days")
+        if days == 0:
+            raise ValidationError("Days overdue must be at least 1; leave it empty for no limit.")
+        return days
 
 
 class EmailListField(forms.CharField):

@@ -14,6 +14,8 @@ WORKFLOW_FIELDS = [
     "reply_to",
     "contact_delay_days",
     "business_days_only",
+    "credit_limit_amount",
+    "credit_limit_days",
 ]
 ACTION_FIELDS = [
     "name",

@@ -15,6 +15,9 @@ def tick():
         log.info("tick skipped: another tick is running")
     else:
         log.info("tick: %(scheduled)s runs scheduled, %(ended)s ended", result)
+        from .credit import update_credit_holds  # only the tick that ran, so holds are decided once
+
+        log.info("credit holds: %s put on, %s lifted", *update_credit_holds())
 
 
 @shared_task(name="workflows.dispatch", ignore_result=True)
