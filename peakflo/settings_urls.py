@@ -19,4 +19,7 @@ user_urls = [
 urlpatterns = [
     *user_urls,
     path("company/", views.company, name="settings_company"),
+    path("holidays/", views.holidays, name="settings_holidays"),
+    path("holidays/export.xlsx", views.holidays_export, name="settings_holidays_export"),
+    path("holidays/<int:pk>/delete/", views.holiday_delete, name="settings_holiday_delete"),
 ]

@@ -1,17 +1,24 @@
-"""Settings pages: users and roles, and the company. Admins only."""
+"""Settings pages: users and roles, and the company (admins only); company holidays (admins and AR admins)."""
 
 import logging
+from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from . import services
 from .forms import CompanyForm, InviteForm, UserForm
-from .models import Company, User
+from .holidays import HolidayForm, add_holiday, delete_holiday
+from .models import Company, Holiday, Role, User
 from .permissions import admin_required
+from .spreadsheets import write_xlsx
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 logger = logging.getLogger(__name__)
 USERS_PAGE = 50
@@ -149,3 +156,63 @@ def company(request):
             messages.success(request, "Company settings saved.")
             return redirect("settings_company")
     return render(request, "settings/company.html", {"form": form})
+
+
+# ---------- company holidays: admins and AR admins ----------
+
+HOLIDAYS_PAGE = 100
+HOLIDAY_EDITORS = {Role.ADMIN, Role.AR_ADMIN}
+
+
+def can_change_holidays(user):
+    return bool(
+        user.is_authenticated and user.is_active and (user.is_superuser or user.role in HOLIDAY_EDITORS)
+    )
+
+
+def holiday_editor_required(view):
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not can_change_holidays(request.user):
+            raise PermissionDenied("Only admins and AR admins can change company holidays.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@holiday_editor_required
+def holidays(request):
+    """The list, with the form to add one; POST adds."""
+    form = HolidayForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        holiday = add_holiday(**form.cleaned_data)
+        messages.success(request, f"{holiday.name} on {holiday.date:%-d %b %Y} is a company holiday.")
+        return redirect("settings_holidays")
+    today = Company.load().today()
+    page = Paginator(Holiday.objects.all(), HOLIDAYS_PAGE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "holidays": page.object_list, "today": today}
+    return render(request, "peakflo/settings_holidays.html", context)
+
+
+@holiday_editor_required
+def holiday_delete(request, pk):
+    """GET asks for confirmation; POST deletes."""
+    holiday = get_object_or_404(Holiday, pk=pk)
+    if request.method == "POST":
+        delete_holiday(holiday=holiday)
+        messages.success(
+            request, f"{holiday.name} on {holiday.date:%-d %b %Y} is no longer a company holiday."
+        )
+        return redirect("settings_holidays")
+    return render(request, "peakflo/settings_holiday_delete.html", {"holiday": holiday})
+
+
+@holiday_editor_required
+def holidays_export(request):
+    rows = ([holiday.date, holiday.date.strftime("%A"), holiday.name] for holiday in Holiday.objects.all())
+    response = HttpResponse(
+        write_xlsx(["Date", "Weekday", "Name"], rows, sheet_title="Holidays"), content_type=XLSX
+    )
+    response["Content-Disposition"] = 'attachment; filename="company-holidays.xlsx"'
+    return response
