@@ -16,18 +16,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 
 from customers import timeline
 from customers.models import ActivityKind, Customer
+from disputes.models import Dispute
 from invoices.models import InvoiceStatus
-from peakflo.models import Company
+from peakflo.models import Company, Holiday
 
 from .channels import ChannelError, ChannelUncertain, EmailChannel, channel_kind, get_channel
 from .engine import SKIPPED_SETTLED
-from .messages import is_html, message_values, message_values_text, text_table
+from .messages import is_html, message_values_pair, message_values_text, text_table
 from .models import (
     MANUAL_ACTION_TYPES,
     ActionRun,
@@ -44,6 +45,7 @@ from .templating import TemplateError, render
 
 log = logging.getLogger(__name__)
 
+SKIPPED_DISPUTED = "The invoice is disputed; its reminders wait until the dispute is resolved."
 SKIPPED_PAUSED = "The customer's reminders were paused before this step was sent."
 SKIPPED_INVOICE_PAUSED = "The invoice's reminders were paused before this step was sent."
 SKIPPED_PROMISE = "The customer promised to pay this invoice; reminders wait for the promised date."
@@ -52,15 +54,15 @@ SKIPPED_ACTION_OFF = "The action was switched off before this step was sent."
 SKIPPED_OTHER_WORKFLOW = "The customer follows another workflow now."
 UNKNOWN_REASON = "Unknown whether the message reached the customer: check by hand before sending again."
 
-# Action types that reach the customer: they wait for the contact delay and count toward it.
+# Action types that never reach the customer: they neither wait for the contact delay nor count toward it.
 INTERNAL_ACTION_TYPES = frozenset({ActionType.INTERNAL_EMAIL, ActionType.WEBHOOK})
-# Messages that count as contact: anything that may have reached the customer.
+# Statuses of a message that may have reached its recipient.
 CONTACTED = [MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNKNOWN]
 
 
 @dataclass
 class DispatchSummary:
-    closed: str = ""  # why nothing was done: outside the send window
+    closed: str = ""  # why nothing was done: outside the send window, not a business day
     sent: int = 0
     failed: int = 0
     unknown: int = 0
@@ -94,27 +96,46 @@ def send_window_closed(company, local):
 
 
 def is_send_day(company, local):
+    """One of the company's send weekdays (company holidays aside: see `business_day_closed`)."""
     return local.weekday() in (company.send_weekdays or [])
+
+
+def business_day_closed(company, local):
+    """Why `local`'s day is not a business day — not a send weekday, or a company holiday — or ""."""
+    if not is_send_day(company, local):
+        return f"{local:%A} is not a send day in {company.time_zone}."
+    holiday = Holiday.objects.filter(date=local.date()).first()
+    if holiday:
+        return f"{local:%A} {local.day} {local:%b %Y} is a company holiday ({holiday.name})."
+    return ""
 
 
 def _local_midnight(day, tz):
     return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
 
 
+def customer_contacts(since):
+    """Messages since `since` that may have reached a customer: reminders on the customer's channels
+    and messages sent by hand; never internal notification emails or webhooks."""
+    return (
+        Message.objects.filter(status__in=CONTACTED, created_at__gte=since)
+        .exclude(channel=Channel.WEBHOOK)
+        .exclude(action__action_type__in=INTERNAL_ACTION_TYPES)
+    )
+
+
 def _recent_contact(today, tz):
-    """A condition on runs: their customer was contacted within their workflow's contact delay."""
+    """A condition on runs: their customer was contacted within their workflow's contact delay.
+
+    The delay counts calendar days: a reminder on Friday with a 3-day delay lets the next go out on
+    Monday, whatever the weekdays and holidays between.
+    """
     condition = Q(pk__in=[])
     for workflow_id, delay in Workflow.objects.values_list("id", "contact_delay_days"):
         if delay <= 0:
             continue
         since = _local_midnight(today - dt.timedelta(days=delay - 1), tz)
-        contacted = (
-            Message.objects.filter(
-                customer=OuterRef("invoice__customer"), status__in=CONTACTED, created_at__gte=since
-            )
-            .exclude(channel=Channel.WEBHOOK)
-            .exclude(action__action_type=ActionType.INTERNAL_EMAIL)
-        )
+        contacted = customer_contacts(since).filter(customer=OuterRef("invoice__customer"))
         condition |= Q(action__workflow_id=workflow_id) & Exists(contacted)
     return condition
 
@@ -136,14 +157,17 @@ def _due_runs(today, tz, send_day):
     return runs
 
 
-def _why_not(run, default_workflow_id, today, held_by_task):
+def _why_not(run, default_workflow_id, today, held_by_task, disputed):
     """Why a run must not go out now (checked again under the lock), or "" when it may.
 
-    The same holds as the tick's (engine.py): manual steps come whatever holds the reminders.
+    The same holds as the tick's (engine.py): manual steps come whatever holds the reminders,
+    except a dispute, which holds every step of its invoice.
     """
     invoice, customer, action = run.invoice, run.invoice.customer, run.action
     if invoice.status != InvoiceStatus.OPEN or invoice.amount_due <= 0:
         return SKIPPED_SETTLED
+    if invoice.pk in disputed:
+        return SKIPPED_DISPUTED
     if customer.workflow_paused:
         return SKIPPED_PAUSED
     if not action.is_active:
@@ -242,11 +266,13 @@ def _compose(action, customer, invoices, company, today):
     )
     outgoing = Outgoing(message=message, runs=[], invoices=invoices)
     try:
-        text_values = message_values_text(**keywords)
+        if is_html(action.action_type):
+            text_values, html_values = message_values_pair(**keywords)
+            outgoing.html = render(action.body, html_values, html=True)
+        else:
+            text_values = message_values_text(**keywords)
         message.subject = render(action.subject, text_values)[:300]
         message.body = render(action.body, text_values)
-        if is_html(action.action_type):
-            outgoing.html = render(action.body, message_values(**keywords), html=True)
     except TemplateError as error:
         outgoing.problem = f"The template cannot be filled in: {error}"
     if not to and not outgoing.problem:
@@ -311,8 +337,32 @@ def _create_task_for_manual_action(action, customer, runs, invoices, company, to
     return task
 
 
+def _tie_runs(outgoing):
+    """Point every run at its message: one statement for the whole batch."""
+    runs = [(run, item.message) for item in outgoing for run in item.runs]
+    if not runs:
+        return
+    if connection.vendor != "postgresql":
+        for run, message in runs:
+            run.message = message
+        ActionRun.objects.bulk_update([run for run, _ in runs], ["message"], batch_size=1000)
+        return
+    # bulk_update writes a CASE with a branch per row, which Django takes milliseconds per row to build.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ActionRun._meta.db_table} AS run SET message_id = tied.message_id "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS tied(run_id, message_id) WHERE run.id = tied.run_id",
+            [[run.pk for run, _ in runs], [message.pk for _, message in runs]],
+        )
+    for run, message in runs:
+        run.message = message
+
+
 def _claim(summary, company, today, now, limit, send_day):
-    """In one transaction: lock due runs, check them, make tasks, write messages as `sending`."""
+    """In one transaction: lock due runs, check them, make tasks, write messages as `sending`.
+
+    A handful of queries for the whole batch, never one per run.
+    """
     tz = company.tz
     outgoing = []
     with transaction.atomic():
@@ -340,9 +390,14 @@ def _claim(summary, company, today, now, limit, send_day):
                 "customer_id", flat=True
             )
         )
+        disputed = set(Dispute.objects.open().filter(customer__in=mine).values_list("invoice_id", flat=True))
+        # One object per action and per customer, so what is prefetched below serves all their runs.
+        actions, customers = {}, {}
         skipped, groups = defaultdict(list), defaultdict(list)
         for run in runs:
-            reason = _why_not(run, default_workflow_id, today, held_by_task)
+            run.action = actions.setdefault(run.action_id, run.action)
+            run.invoice.customer = customers.setdefault(run.invoice.customer_id, run.invoice.customer)
+            reason = _why_not(run, default_workflow_id, today, held_by_task, disputed)
             if reason:
                 skipped[reason].append(run.pk)
             else:
@@ -350,6 +405,10 @@ def _claim(summary, company, today, now, limit, send_day):
         _skip(skipped, now)
         summary.skipped += sum(len(ids) for ids in skipped.values())
         prefetch_related_objects([group[0].invoice.customer for group in groups.values()], "contacts")
+        prefetch_related_objects(
+            [action for action in actions.values() if action.action_type == ActionType.INTERNAL_EMAIL],
+            "internal_recipients",
+        )
         progress = len(skipped) + len(groups)
 
         contacted_today = set()
@@ -370,12 +429,7 @@ def _claim(summary, company, today, now, limit, send_day):
             if reaches_customer:
                 contacted_today.add(customer.pk)
         Message.objects.bulk_create([item.message for item in outgoing])
-        tied = []
-        for item in outgoing:
-            for run in item.runs:
-                run.message = item.message
-                tied.append(run)
-        ActionRun.objects.bulk_update(tied, ["message"], batch_size=1000)
+        _tie_runs(outgoing)
     # Another batch may follow if this one was full and got somewhere.
     return outgoing, more and progress > 0
 
@@ -412,6 +466,27 @@ def message_timeline_data(message, invoices, **more):
 SENT_BATCH = 20
 
 
+def _record_sent(messages, now):
+    """Write `sent`, the provider's id and the attempts of `messages`: one statement on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        Message.objects.bulk_update(messages, ["status", "provider_id", "sent_at", "attempts", "error"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Message._meta.db_table} AS message "
+            "SET status = %s, sent_at = %s, error = '', provider_id = sent.provider_id, attempts = sent.attempts "
+            "FROM unnest(%s::bigint[], %s::varchar[], %s::smallint[]) AS sent(id, provider_id, attempts) "
+            "WHERE message.id = sent.id",
+            [
+                MessageStatus.SENT,
+                now,
+                [message.pk for message in messages],
+                [message.provider_id for message in messages],
+                [message.attempts for message in messages],
+            ],
+        )
+
+
 def _mark_sent(delivered):
     """Record the messages the provider took: `sent` with its id, runs `done`, the timeline."""
     if not delivered:
@@ -428,7 +503,7 @@ def _mark_sent(delivered):
         )
         messages.append(message)
     with transaction.atomic():
-        Message.objects.bulk_update(messages, ["status", "provider_id", "sent_at", "attempts", "error"])
+        _record_sent(messages, now)
         ActionRun.objects.filter(message__in=messages, status=RunStatus.PENDING).update(
             status=RunStatus.DONE, finished_at=now
         )
@@ -550,9 +625,11 @@ def dispatch_due_runs(*, now=None, limit=500):
     local = now.astimezone(company.tz)
     summary = DispatchSummary()
     closed = send_window_closed(company, local)
-    send_day = is_send_day(company, local)
-    if not closed and not send_day and not Workflow.objects.filter(business_days_only=False).exists():
-        closed = f"{local:%A} is not a send day in {company.time_zone}."
+    # Not a business day: only workflows that send every day go out; the others' runs wait, pending.
+    not_business_day = "" if closed else business_day_closed(company, local)
+    send_day = not not_business_day
+    if not_business_day and not Workflow.objects.filter(business_days_only=False).exists():
+        closed = not_business_day
     if closed:
         summary.closed = closed
         return summary

@@ -7,6 +7,9 @@
         -> the same dict for plain-text channels (SMS, WhatsApp, LINE, webhook):
            `table_outstanding_invoices` is one line per invoice,
            "INV-1 · due 1 Dec 2026 · SGD 1,234.00".
+    message_values_pair(...same keywords...)
+        -> (text values, HTML values): both at once, sharing every value but the table (dispatch
+           renders an email's text and HTML parts from them).
     values_for(action_type, **keywords)
         -> picks one of the two by the action type (only email is HTML).
     sample_values(company, *, html=True, today=None)
@@ -94,12 +97,12 @@ def text_table(invoices, today):
     return "\n".join(lines)
 
 
-def _values(*, customer, invoices, contact, company, today, portal_link, html):
-    invoices = _oldest_first(invoices)
+def _shared_values(*, customer, invoices, contact, company, today, portal_link):
+    """Every value but the invoice table; `invoices` oldest due first."""
     first = invoices[0] if invoices else None
     manager = customer.account_manager
     money = customer.currency
-    values = {
+    return {
         "recipientName": (contact.name if contact and contact.name else customer.name),
         "customerName": customer.name,
         "customerId": customer.code,
@@ -111,7 +114,7 @@ def _values(*, customer, invoices, contact, company, today, portal_link, html):
         "invoiceDueDate": format_date(first.due_date) if first else "",
         "invoiceDaysOverdue": days_overdue(first, today) if first else 0,
         "totalAmountDue": _total_due(invoices, money),
-        "table_outstanding_invoices": html_table(invoices, today) if html else text_table(invoices, today),
+        "table_outstanding_invoices": "",
         # Without an account manager the message is signed by the company's receivables team.
         "accountManagerName": manager.get_full_name() if manager else f"{company.name} Accounts Receivable",
         "accountManagerEmail": manager.email if manager else (company.sender_email or ""),
@@ -120,33 +123,52 @@ def _values(*, customer, invoices, contact, company, today, portal_link, html):
         "promiseDate": format_date(customer.promise_date),
         "promiseAmount": format_money(customer.promise_amount, money) if customer.promise_amount else "",
     }
-    return values
 
 
 def message_values(*, customer, invoices, contact=None, company, today, portal_link=None):
     """Values for an HTML message (email): the invoice table is HTML, every value in it escaped."""
-    return _values(
+    invoices = _oldest_first(invoices)
+    values = _shared_values(
         customer=customer,
         invoices=invoices,
         contact=contact,
         company=company,
         today=today,
         portal_link=portal_link,
-        html=True,
     )
+    values["table_outstanding_invoices"] = html_table(invoices, today)
+    return values
 
 
 def message_values_text(*, customer, invoices, contact=None, company, today, portal_link=None):
     """Values for a plain-text message (SMS, WhatsApp, LINE): the invoice table is lines of text."""
-    return _values(
+    invoices = _oldest_first(invoices)
+    values = _shared_values(
         customer=customer,
         invoices=invoices,
         contact=contact,
         company=company,
         today=today,
         portal_link=portal_link,
-        html=False,
     )
+    values["table_outstanding_invoices"] = text_table(invoices, today)
+    return values
+
+
+def message_values_pair(*, customer, invoices, contact=None, company, today, portal_link=None):
+    """(text values, HTML values) for an email, which sends both parts: shared values computed once."""
+    invoices = _oldest_first(invoices)
+    text = _shared_values(
+        customer=customer,
+        invoices=invoices,
+        contact=contact,
+        company=company,
+        today=today,
+        portal_link=portal_link,
+    )
+    html = dict(text, table_outstanding_invoices=html_table(invoices, today))
+    text["table_outstanding_invoices"] = text_table(invoices, today)
+    return text, html
 
 
 def is_html(action_type):
