@@ -15,6 +15,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from customers.models import Customer
+
 from .models import LinkPurpose, PortalLink
 
 
@@ -35,12 +37,14 @@ def make_link(*, customer, contact=None, purpose, next_path=""):
     if contact is not None and contact.customer_id != customer.pk:
         raise ValueError(f"{contact} is not a contact of {customer}.")
     token = secrets.token_urlsafe(32)
+    # Read afresh: a customer object loaded before a revocation must not mint links that still work.
+    generation = Customer.objects.filter(pk=customer.pk).values_list("portal_generation", flat=True).get()
     PortalLink.objects.create(
         customer=customer,
         contact=contact,
         purpose=purpose,
         token_hash=hash_token(token),
-        generation=customer.portal_generation,
+        generation=generation,
         expires_at=timezone.now() + link_lifetime(purpose),
     )
     url = settings.SITE_URL + reverse("portal_link", kwargs={"token": token})
