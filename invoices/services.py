@@ -29,6 +29,7 @@ from .models import (
     PaymentMethod,
     PaymentSource,
 )
+from .money import format_money
 
 CENT = Decimal("0.01")
 # Who may approve a credit note (DESIGN.md: AR admin / collections; admins may do everything).
@@ -640,8 +641,8 @@ def record_invoice_promise(*, invoice, amount, date, actor, today=None):
         errors["promise_amount"] = "A promise to pay must be more than zero."
     elif amount > invoice.amount_due:
         errors["promise_amount"] = (
-            f"{invoice.currency} {amount:,.2f} is more than the {invoice.currency} {invoice.amount_due:,.2f} "
-            f"still due on invoice {invoice.number}."
+            f"{format_money(amount, invoice.currency)} is more than the "
+            f"{format_money(invoice.amount_due, invoice.currency)} still due on invoice {invoice.number}."
         )
     if date is None or date < today:
         errors["promise_date"] = "The promised date cannot be in the past."
@@ -661,6 +662,33 @@ def record_invoice_promise(*, invoice, amount, date, actor, today=None):
             "amount": str(amount),
             "currency": invoice.currency,
             "date": date.isoformat(),
+        },
+    )
+    return invoice
+
+
+@transaction.atomic
+def withdraw_invoice_promise(*, invoice, actor):
+    """The customer will not keep their promise after all: the invoice's reminders resume."""
+    if getattr(actor, "is_read_only", False):
+        raise PermissionDenied("Auditors can look but not change anything.")
+    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+    if invoice.promise_date is None:
+        raise ValidationError(f"Invoice {invoice.number} has no promise to pay to withdraw.")
+    amount, date = invoice.promise_amount, invoice.promise_date
+    invoice.promise_amount = invoice.promise_date = None
+    invoice.save(update_fields=["promise_amount", "promise_date", "updated_at"])
+    timeline.record(
+        invoice.customer,
+        ActivityKind.PROMISE_TO_PAY,
+        invoice=invoice,
+        actor=actor,
+        data={
+            "invoice": invoice.number,
+            "amount": str(amount) if amount is not None else "",
+            "currency": invoice.currency,
+            "date": date.isoformat(),
+            "withdrawn": True,
         },
     )
     return invoice

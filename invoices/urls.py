@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import detail, editing, imports, listing, pdf
+from .views import detail, editing, imports, listing, pdf, promise
 
 urlpatterns = [
     path("", listing.invoice_list, name="invoices"),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/void/", detail.invoice_void, name="invoice_void"),
     path("<int:pk>/mark-paid/", detail.invoice_mark_paid, name="invoice_mark_paid"),
     path("<int:pk>/reminders/", detail.invoice_reminders, name="invoice_reminders"),
+    path("<int:pk>/promise/", promise.invoice_promise, name="invoice_promise"),
     path("<int:pk>/files/", detail.invoice_attach, name="invoice_attach"),
     path("<int:pk>/files/<int:file_pk>/", detail.invoice_file, name="invoice_file"),
     path("<int:pk>/pdf/", pdf.invoice_pdf, name="invoice_pdf"),
