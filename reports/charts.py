@@ -41,7 +41,7 @@ def aging_bars(buckets, *, width=520, height=220, top=26, bottom=34, gap=18):
     return {"width": width, "height": height, "baseline": top + plot, "bars": bars}
 
 
-def trend_chart(points, *, width=720, height=260, left=56, right=48, top=20, bottom=34):
+def trend_chart(points, *, width=960, height=270, left=56, right=48, top=20, bottom=34):
     """Collections per month as bars (left axis) and DSO as a line (right axis)."""
     count = len(points)
     plot_width = width - left - right

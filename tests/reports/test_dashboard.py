@@ -1,0 +1,412 @@
+"""The dashboard's figures against hand-computed values, and whose customers it shows.
+
+The fixed book (base currency SGD; "today" is Sunday 15 March 2026):
+
+    Alice's customer Apex (SGD)
+      I1  issued 2025-11-01 due 2025-12-01 total 1,000  paid 400 on 2026-01-10     due 600  (104 days late)
+      I2  issued 2026-02-01 due 2026-03-03 total   500                             due 500  (12 days late)
+      I3  issued 2026-03-01 due 2026-03-31 total   300  approved credit 100 on 03-05  due 200  (current)
+      I4  issued 2026-01-05 due 2026-02-04 total   800  paid 800 on 2026-03-10     paid
+      I5  issued 2025-06-01 due 2025-07-01 total   250                             due 250  (256 days late)
+      IV  issued 2026-03-01 void, total 999: never counts
+      a pending credit note of 50 on I2: never counts
+    Alice's customer Bayside (USD, rate 1.5 SGD per USD)
+      I6  issued 2026-01-20 due 2026-02-19 total 200 USD = 300 SGD                 due 300  (24 days late)
+      I7  issued 2025-12-15 due 2026-01-14 total 100 USD = 150 SGD, paid on 2026-02-13  paid
+    Bob's customer Xylo (SGD)
+      I8  issued 2026-02-10 due 2026-03-12 total 10,000                            due 10,000
+      I9  issued 2026-01-01 due 2026-01-31 total  5,000  paid 5,000 on 2026-03-01  paid
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models import Customer
+from disputes.models import Dispute, DisputeReason, DisputeStatus
+from invoices.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus, Payment, PaymentAllocation
+from reports import selectors
+from workflows.models import Task, TaskStatus
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 3, 15)
+D = dt.date
+
+
+def approx(value):
+    return pytest.approx(Decimal(value), abs=Decimal("0.0001"))
+
+
+def make_invoice(customer, number, issued, due, total, *, paid=0, credited=0, rate="1", status=None):
+    total, paid, credited = Decimal(total), Decimal(paid), Decimal(credited)
+    amount_due = total - paid - credited
+    return Invoice.objects.create(
+        number=number,
+        customer=customer,
+        issue_date=issued,
+        due_date=due,
+        currency=customer.currency,
+        exchange_rate=Decimal(rate),
+        subtotal=total,
+        total=total,
+        amount_paid=paid,
+        amount_credited=credited,
+        amount_due=amount_due,
+        status=status or (InvoiceStatus.OPEN if amount_due else InvoiceStatus.PAID),
+    )
+
+
+def pay(invoice, on, amount):
+    payment = Payment.objects.create(
+        customer=invoice.customer, date=on, amount=Decimal(amount), currency=invoice.currency
+    )
+    PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=Decimal(amount))
+    return payment
+
+
+def credit(invoice, number, on, amount, status=CreditNoteStatus.APPROVED):
+    return CreditNote.objects.create(
+        number=number,
+        customer=invoice.customer,
+        invoice=invoice,
+        date=on,
+        amount=Decimal(amount),
+        currency=invoice.currency,
+        status=status,
+    )
+
+
+@pytest.fixture
+def fixed_book(am_alice, am_bob):
+    apex = Customer.objects.create(code="APEX", name="Apex Trading", currency="SGD", account_manager=am_alice)
+    bayside = Customer.objects.create(
+        code="BAY", name="Bayside Inc.", currency="USD", account_manager=am_alice
+    )
+    xylo = Customer.objects.create(code="XYLO", name="Xylo Holdings", currency="SGD", account_manager=am_bob)
+
+    i1 = make_invoice(apex, "I1", D(2025, 11, 1), D(2025, 12, 1), 1000, paid=400)
+    pay(i1, D(2026, 1, 10), 400)
+    i2 = make_invoice(apex, "I2", D(2026, 2, 1), D(2026, 3, 3), 500)
+    credit(i2, "CN-PENDING", D(2026, 3, 1), 50, status=CreditNoteStatus.PENDING_APPROVAL)
+    i3 = make_invoice(apex, "I3", D(2026, 3, 1), D(2026, 3, 31), 300, credited=100)
+    credit(i3, "CN-I3", D(2026, 3, 5), 100)
+    i4 = make_invoice(apex, "I4", D(2026, 1, 5), D(2026, 2, 4), 800, paid=800)
+    pay(i4, D(2026, 3, 10), 800)
+    i5 = make_invoice(apex, "I5", D(2025, 6, 1), D(2025, 7, 1), 250)
+    make_invoice(apex, "IV", D(2026, 3, 1), D(2026, 3, 31), 999, status=InvoiceStatus.VOID)
+
+    i6 = make_invoice(bayside, "I6", D(2026, 1, 20), D(2026, 2, 19), 200, rate="1.5")
+    i7 = make_invoice(bayside, "I7", D(2025, 12, 15), D(2026, 1, 14), 100, paid=100, rate="1.5")
+    pay(i7, D(2026, 2, 13), 100)
+
+    i8 = make_invoice(xylo, "I8", D(2026, 2, 10), D(2026, 3, 12), 10000)
+    i9 = make_invoice(xylo, "I9", D(2026, 1, 1), D(2026, 1, 31), 5000, paid=5000)
+    pay(i9, D(2026, 3, 1), 5000)
+    return {
+        "apex": apex,
+        "bayside": bayside,
+        "xylo": xylo,
+        **{inv.number: inv for inv in (i1, i2, i3, i4, i5, i6, i7, i8, i9)},
+    }
+
+
+def figures_for(user, **narrowing):
+    return selectors.dashboard_figures(selectors.dashboard_scope(user, today=TODAY, **narrowing))
+
+
+def test_receivables_overdue_aging_and_doubtful_debt(fixed_book, am_alice):
+    f = figures_for(am_alice)
+    # Open: I1 600 + I2 500 + I3 200 + I5 250 + I6 200 USD × 1.5 = 300  → 1,850 (I4, I7 paid; IV void)
+    assert f["receivables"] == approx("1850")
+    assert f["open_count"] == 5
+    # Not yet due: I3 200. Overdue: 1,850 − 200 = 1,650 on 4 invoices, 1,650 ÷ 1,850 = 89.1892 %
+    assert f["current"] == approx("200")
+    assert f["overdue"] == approx("1650")
+    assert f["overdue_count"] == 4
+    assert f["overdue_share"] == approx("89.1892")
+    # Buckets by days past due on 15 March: I2 12 days and I6 24 days → 1–30: 500 + 300 = 800;
+    # I1 104 days and I5 256 days → over 90: 600 + 250 = 850.
+    assert {b["key"]: b["amount"] for b in f["aging"]} == {
+        "current": approx("200"),
+        "d1_30": approx("800"),
+        "d31_60": approx("0"),
+        "d61_90": approx("0"),
+        "d90_plus": approx("850"),
+    }
+    # Over 180 days past due: only I5 (256 days), 250.
+    assert f["doubtful"] == approx("250")
+    assert f["doubtful_count"] == 1
+
+
+def test_dso_and_average_days_delinquent(fixed_book, am_alice):
+    f = figures_for(am_alice)
+    # Credit sales issued in (15 Dec 2025, 15 Mar 2026]: I2 500 + I3 300 + I4 800 + I6 300 = 1,900
+    # (I7, issued on 15 December itself, is outside the 90 days; the void IV is no sale).
+    assert f["dso_sales"] == approx("1900")
+    # DSO = 1,850 ÷ 1,900 × 90 = 87.6316 days
+    assert f["dso"] == approx("87.6316")
+    # Best possible DSO = current 200 ÷ 1,900 × 90 = 9.4737; days delinquent = 87.6316 − 9.4737 = 78.1579
+    assert f["best_dso"] == approx("9.4737")
+    assert f["days_delinquent"] == approx("78.1579")
+
+
+def test_collection_effectiveness_over_30_and_90_days(fixed_book, am_alice):
+    cei = {period["days"]: period for period in figures_for(am_alice)["cei"]}
+    # 30 days, from 13 February. Balances on 13 Feb of invoices issued by then:
+    #   I1 1,000 − 400 (paid 10 Jan) = 600; I2 500; I4 800 (paid later); I5 250; I6 300;
+    #   I7 150 − 150 paid on 13 Feb itself = 0            → beginning 2,450
+    # Sales in (13 Feb, 15 Mar]: I3 300. Ending total 1,850, ending current 200.
+    # CEI = (2,450 + 300 − 1,850) ÷ (2,450 + 300 − 200) × 100 = 900 ÷ 2,550 × 100 = 35.2941 %
+    assert cei[30]["beginning"] == approx("2450")
+    assert cei[30]["sales"] == approx("300")
+    assert cei[30]["value"] == approx("35.2941")
+    # 90 days, from 15 December. Issued by then: I1 1,000 (paid later), I5 250, I7 150 → 1,400.
+    # Sales 1,900 (as for DSO). CEI = (1,400 + 1,900 − 1,850) ÷ (1,400 + 1,900 − 200) × 100
+    #   = 1,450 ÷ 3,100 × 100 = 46.7742 %
+    assert cei[90]["beginning"] == approx("1400")
+    assert cei[90]["value"] == approx("46.7742")
+
+
+def test_time_to_pay_weighted_by_amount(fixed_book, am_alice):
+    f = figures_for(am_alice)
+    # I1 400 paid 10 Jan, issued 1 Nov: 70 days; I4 800 paid 10 Mar, issued 5 Jan: 64 days;
+    # I7 150 SGD paid 13 Feb, issued 15 Dec: 60 days.
+    # (400 × 70 + 800 × 64 + 150 × 60) ÷ (400 + 800 + 150) = 88,200 ÷ 1,350 = 65.3333 days
+    assert f["time_to_pay"] == approx("65.3333")
+
+
+def test_cash_collected_this_month_and_last(fixed_book, am_alice):
+    f = figures_for(am_alice)
+    # March (1–15): I4 800. February: I7 150 SGD, all of it by 15 February.
+    assert f["cash_this_month"] == approx("800")
+    assert f["cash_last_month"] == approx("150")
+    assert f["cash_last_month_to_date"] == approx("150")
+    # (800 − 150) ÷ 150 = +433.3333 %
+    assert f["cash_change"] == approx("433.3333")
+
+
+def test_twelve_month_trend(fixed_book, am_alice):
+    trend = figures_for(am_alice)["trend"]
+    assert [point["month"] for point in trend] == [D(2025, m, 1) for m in range(4, 13)] + [
+        D(2026, m, 1) for m in (1, 2, 3)
+    ]
+    by_month = {point["month"]: point for point in trend}
+    # Collections: January I1 400, February I7 150, March I4 800, nothing before.
+    assert by_month[D(2026, 1, 1)]["collected"] == approx("400")
+    assert by_month[D(2026, 2, 1)]["collected"] == approx("150")
+    assert by_month[D(2026, 3, 1)]["collected"] == approx("800")
+    assert by_month[D(2025, 12, 1)]["collected"] == approx("0")
+    # DSO on 28 Feb: balances then (issued by 28 Feb) I1 600 + I2 500 + I4 800 + I5 250 + I6 300 = 2,450;
+    # sales in (30 Nov, 28 Feb]: I7 150 + I4 800 + I6 300 + I2 500 = 1,750 → 2,450 ÷ 1,750 × 90 = 126.0
+    assert by_month[D(2026, 2, 1)]["dso"] == approx("126")
+    # This month's point is today's DSO.
+    assert by_month[D(2026, 3, 1)]["dso"] == approx("87.6316")
+    # April 2025: only I5 was not yet issued (June) — no sales in the 90 days, so no DSO.
+    assert by_month[D(2025, 4, 1)]["dso"] is None
+
+
+def test_main_debtors_in_base_currency(fixed_book, am_alice):
+    debtors = selectors.main_debtors(selectors.dashboard_scope(am_alice, today=TODAY))
+    # Apex 600 + 500 + 200 + 250 = 1,550 (1,350 overdue); Bayside 200 USD × 1.5 = 300.
+    assert [(d["customer__name"], d["owed"], d["owed_overdue"]) for d in debtors] == [
+        ("Apex Trading", approx("1550"), approx("1350")),
+        ("Bayside Inc.", approx("300"), approx("300")),
+    ]
+
+
+def test_promises_due_this_week_and_broken(fixed_book, am_alice):
+    invoices = fixed_book
+    Invoice.objects.filter(pk=invoices["I2"].pk).update(
+        promise_amount=100, promise_date=TODAY + dt.timedelta(3)
+    )
+    Invoice.objects.filter(pk=invoices["I1"].pk).update(
+        promise_amount=600, promise_date=TODAY - dt.timedelta(2)
+    )
+    # Paid since: a passed promise on a paid invoice is kept, not broken.
+    Invoice.objects.filter(pk=invoices["I4"].pk).update(
+        promise_amount=800, promise_date=TODAY - dt.timedelta(5)
+    )
+    # Bayside promised for yesterday and I6 (due 19 Feb) is still unpaid: broken.
+    Customer.objects.filter(pk=invoices["bayside"].pk).update(
+        promise_amount=300, promise_date=TODAY - dt.timedelta(1)
+    )
+    # Apex promised on account for 21 March (the 7th day from today): due this week.
+    Customer.objects.filter(pk=invoices["apex"].pk).update(
+        promise_amount=50, promise_date=TODAY + dt.timedelta(6)
+    )
+    # Bob's customer: never on Alice's dashboard.
+    Invoice.objects.filter(pk=invoices["I8"].pk).update(
+        promise_amount=10, promise_date=TODAY + dt.timedelta(1)
+    )
+
+    promises = selectors.promises(selectors.dashboard_scope(am_alice, today=TODAY))
+    assert [i.number for i in promises["due_invoices"]["rows"]] == ["I2"]
+    assert [i.number for i in promises["broken_invoices"]["rows"]] == ["I1"]
+    assert [c.name for c in promises["due_customers"]["rows"]] == ["Apex Trading"]
+    assert [c.name for c in promises["broken_customers"]["rows"]] == ["Bayside Inc."]
+    assert promises["broken_invoices"]["count"] == 1
+
+    Customer.objects.filter(pk=invoices["apex"].pk).update(promise_date=TODAY + dt.timedelta(7))
+    promises = selectors.promises(selectors.dashboard_scope(am_alice, today=TODAY))
+    assert promises["due_customers"]["count"] == 0  # next Sunday is not this week
+
+
+def test_open_disputes_and_my_tasks(fixed_book, am_alice, am_bob):
+    reason = DisputeReason.objects.create(name="Wrong quantity")
+    now = timezone.now()
+    Dispute.objects.create(
+        invoice=fixed_book["I2"], customer=fixed_book["apex"], reason=reason, raised_at=now
+    )
+    Dispute.objects.create(
+        invoice=fixed_book["I1"],
+        customer=fixed_book["apex"],
+        reason=reason,
+        raised_at=now,
+        status=DisputeStatus.RESOLVED,
+        resolved_at=now,
+    )
+    Dispute.objects.create(
+        invoice=fixed_book["I8"], customer=fixed_book["xylo"], reason=reason, raised_at=now
+    )
+    disputes = selectors.open_disputes(selectors.dashboard_scope(am_alice, today=TODAY))
+    assert disputes["count"] == 1
+    assert [d.invoice.number for d in disputes["rows"]] == ["I2"]
+
+    def task(title, due, owner=am_alice, customer=None, **fields):
+        return Task.objects.create(
+            customer=customer or fixed_book["apex"], title=title, due_on=due, owner=owner, **fields
+        )
+
+    task("Late call", TODAY - dt.timedelta(1))
+    task("Today's visit", TODAY)
+    task("Tomorrow's letter", TODAY + dt.timedelta(1))
+    task("Done already", TODAY, status=TaskStatus.DONE)
+    task("Bob's call", TODAY, owner=am_bob, customer=fixed_book["xylo"])
+    tasks = selectors.my_tasks_due(am_alice, today=TODAY)
+    assert [t.title for t in tasks["rows"]] == ["Late call", "Today's visit"]
+    assert tasks["count"] == 2
+
+
+def test_an_account_managers_dashboard_holds_nothing_of_anothers(client, fixed_book, am_alice, am_bob):
+    Task.objects.create(
+        customer=fixed_book["xylo"], title="Chase Xylo", due_on=timezone.localdate(), owner=am_bob
+    )
+    client.force_login(am_alice)
+    response = client.get(reverse("dashboard"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response.context["figures"]["receivables"] == approx("1850")
+    assert "Apex Trading" in html
+    assert "Xylo" not in html
+    assert "Chase Xylo" not in html
+    assert "10,000" not in html
+
+    client.force_login(am_bob)
+    html = client.get(reverse("dashboard")).content.decode()
+    assert "Xylo Holdings" in html
+    assert "Apex" not in html and "Bayside" not in html
+
+
+def test_a_default_viewer_sees_the_customer_on_the_dashboard(client, fixed_book, am_alice):
+    fixed_book["xylo"].default_viewers.add(am_alice)
+    client.force_login(am_alice)
+    response = client.get(reverse("dashboard"))
+    # 1,850 of her own and Xylo's 10,000
+    assert response.context["figures"]["receivables"] == approx("11850")
+    assert "Xylo Holdings" in response.content.decode()
+
+
+def test_an_admin_narrows_to_one_account_manager(client, fixed_book, admin_user, am_alice, am_bob):
+    client.force_login(admin_user)
+    everyone = client.get(reverse("dashboard"))
+    # 1,850 of Alice's and 10,000 of Bob's
+    assert everyone.context["figures"]["receivables"] == approx("11850")
+    assert 'id="narrow-account-manager"' in everyone.content.decode()
+
+    response = client.get(reverse("dashboard"), {"account_manager": am_bob.pk})
+    html = response.content.decode()
+    assert response.context["scope"].account_manager == am_bob
+    assert response.context["figures"]["receivables"] == approx("10000")
+    assert "The portfolio of Bob" in html
+    assert f'<option value="{am_bob.pk}" selected>' in html
+    assert "Xylo Holdings" in html
+    assert "Apex" not in html and "Bayside" not in html
+
+
+@pytest.mark.parametrize("who", ["ar_admin", "collections_user"])
+def test_every_role_that_sees_all_may_narrow(client, fixed_book, request, who, am_alice):
+    client.force_login(request.getfixturevalue(who))
+    response = client.get(reverse("dashboard"), {"account_manager": am_alice.pk})
+    assert response.context["figures"]["receivables"] == approx("1850")
+
+
+def test_an_account_manager_cannot_narrow_to_someone_else(client, fixed_book, am_alice, am_bob):
+    client.force_login(am_alice)
+    response = client.get(reverse("dashboard"), {"account_manager": am_bob.pk})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response.context["scope"].account_manager is None
+    assert response.context["figures"]["receivables"] == approx("1850")  # still only her own
+    assert "Xylo" not in html
+    assert 'id="narrow-account-manager"' not in html
+
+
+def test_narrowing_to_an_unknown_or_odd_value_shows_everyone(client, fixed_book, admin_user):
+    client.force_login(admin_user)
+    for value in ["999999", "abc", ""]:
+        response = client.get(reverse("dashboard"), {"account_manager": value})
+        assert response.status_code == 200
+        assert response.context["scope"].account_manager is None
+        assert response.context["figures"]["receivables"] == approx("11850")
+
+
+def test_the_dso_formula_is_shown_on_hover(client, fixed_book, am_alice):
+    client.force_login(am_alice)
+    html = client.get(reverse("dashboard")).content.decode()
+    assert 'title="DSO = receivables ÷ credit sales of the last 90 days × 90 = SGD' in html
+    assert 'role="tooltip"' in html
+
+
+def test_the_narrowed_dashboard_of_an_account_manager_without_customers(client, admin_user, am_bob):
+    client.force_login(admin_user)
+    html = client.get(reverse("dashboard"), {"account_manager": am_bob.pk}).content.decode()
+    assert 'id="dashboard-empty"' in html
+    assert "Bob has no customers yet" in html
+
+
+def test_the_query_count_does_not_grow_with_the_data(client, fixed_book, admin_user, am_alice):
+    def count_queries():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("dashboard")).status_code == 200
+        return len(queries)
+
+    client.force_login(admin_user)
+    client.get(reverse("dashboard"))
+    before = count_queries()
+
+    reason = DisputeReason.objects.create(name="Price")
+    today = timezone.localdate()
+    for n in range(12):
+        customer = Customer.objects.create(code=f"MORE-{n}", name=f"More {n}", account_manager=am_alice)
+        invoice = make_invoice(
+            customer, f"M-{n}", today - dt.timedelta(40), today - dt.timedelta(10), 100 + n
+        )
+        paid = make_invoice(
+            customer, f"MP-{n}", today - dt.timedelta(60), today - dt.timedelta(30), 50, paid=50
+        )
+        pay(paid, today - dt.timedelta(n), 50)
+        Dispute.objects.create(invoice=invoice, customer=customer, reason=reason, raised_at=timezone.now())
+        Invoice.objects.filter(pk=invoice.pk).update(
+            promise_amount=10, promise_date=today + dt.timedelta(n % 5)
+        )
+        Customer.objects.filter(pk=customer.pk).update(
+            promise_amount=10, promise_date=today - dt.timedelta(1)
+        )
+        Task.objects.create(customer=customer, title=f"Call {n}", due_on=today, owner=admin_user)
+    assert count_queries() == before
