@@ -63,3 +63,71 @@ def dispute_raised(*, dispute):
         "link": _absolute("dispute_detail", pk=dispute.pk),
     }
     _send("dispute_raised", manager.email, context)
+
+
+def _manager_of(customer):
+    manager = customer.account_manager
+    return manager if manager is not None and manager.email else None
+
+
+def portal_document_uploaded(*, kept, kind_label, contact):
+    """Tell the account manager the customer uploaded a document (proof of payment, tax certificate)."""
+    manager = _manager_of(kept.customer)
+    if manager is None:
+        return
+    context = {
+        "manager": manager,
+        "kept": kept,
+        "kind_label": kind_label,
+        "contact": contact,
+        "customer": kept.customer,
+        "invoice": kept.invoice,
+        "link": _absolute("customer_file", pk=kept.customer_id, file_pk=kept.pk),
+    }
+    _send("portal_document_uploaded", manager.email, context)
+
+
+def portal_question(*, message):
+    """Tell the account manager the customer asked a question in the portal."""
+    manager = _manager_of(message.customer)
+    if manager is None:
+        return
+    context = {
+        "manager": manager,
+        "message": message,
+        "customer": message.customer,
+        "contact": message.author_contact,
+        "invoice": message.invoice,
+        "link": _absolute("customer_portal_messages", pk=message.customer_id),
+    }
+    _send("portal_question", manager.email, context)
+
+
+def portal_answer(*, message, to):
+    """Tell the contact who asked that the account manager answered; the answer itself stays in the portal."""
+    context = {
+        "message": message,
+        "customer": message.customer,
+        "link": settings.SITE_URL + reverse("portal_messages"),
+    }
+    _send("portal_answer", to, context)
+
+
+def portal_paid_notice(*, customer, contact, amount, currency, date, reference, invoices, kept=None):
+    """Tell the account manager the customer says they paid by bank transfer; nothing is recorded by it."""
+    manager = _manager_of(customer)
+    if manager is None:
+        return
+    context = {
+        "manager": manager,
+        "customer": customer,
+        "contact": contact,
+        "amount": amount,
+        "currency": currency,
+        "date": date,
+        "reference": reference,
+        "invoices": invoices,
+        "kept": kept,
+        "link": _absolute("customer_detail", pk=customer.pk),
+    }
+    _send("portal_paid_notice", manager.email, context)

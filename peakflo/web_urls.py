@@ -13,6 +13,7 @@ urlpatterns = [
     path("settings/dispute-reasons/", include("disputes.reason_urls")),
     path("settings/", include("peakflo.settings_urls")),
     path("customers/<int:pk>/message/", include("workflows.adhoc_urls")),
+    path("customers/<int:pk>/portal-messages/", include("portal.actions_staff_urls")),
     path("customers/", include("customers.urls")),
     path("invoices/", include("invoices.urls")),
     path("payments/", include("invoices.payment_urls")),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import sign_in_views, staff_views, views
+from . import actions_views, sign_in_views, staff_views, stripe_views, views
 
 urlpatterns = [
     path("", views.home, name="portal_home"),
@@ -19,4 +19,16 @@ urlpatterns = [
     path("statement/", views.statement, name="portal_statement"),
     # Staff side: the customer page's "Revoke portal access".
     path("staff/customers/<int:pk>/revoke/", staff_views.revoke_access, name="portal_revoke_access"),
+    # What the customer does (portal actions).
+    path("invoices/<int:invoice_pk>/dispute/", actions_views.dispute_new, name="portal_dispute_new"),
+    path("invoices/<int:invoice_pk>/promise/", actions_views.promise, name="portal_promise"),
+    path("invoices/<int:invoice_pk>/documents/", actions_views.document_upload, name="portal_document_upload"),
+    path("disputes/", actions_views.dispute_list, name="portal_disputes"),
+    path("disputes/<int:pk>/", actions_views.dispute_detail, name="portal_dispute_detail"),
+    path("disputes/<int:pk>/files/<int:comment_pk>/", actions_views.dispute_file, name="portal_dispute_file"),
+    path("messages/", actions_views.messages_page, name="portal_messages"),
+    path("pay/", actions_views.pay, name="portal_pay"),
+    path("pay/bank-transfer/", actions_views.paid_notice, name="portal_paid_notice"),
+    path("pay/done/", actions_views.pay_done, name="portal_pay_done"),
+    path("stripe/webhook", stripe_views.stripe_webhook, name="portal_stripe_webhook"),
 ]
