@@ -46,6 +46,10 @@ def make_invoice(customer, number, *, days_overdue, total="100.00", paid="0.00",
 @pytest.fixture
 def portal_book(db, am_alice, am_bob):
     """Acme (Alice's, SGD) with Ann as contact; Globex (Bob's) with its own invoice, payment and credit note."""
+    return build_portal_book(am_alice, am_bob)
+
+
+def build_portal_book(am_alice, am_bob):
     acme = Customer.objects.create(
         code="P-001", name="Acme Pte Ltd", currency="SGD", account_manager=am_alice
     )
