@@ -20,16 +20,6 @@ COMING = {
             "Ad-hoc emails, SMS, WhatsApp and LINE messages to a customer's contacts",
         ],
     },
-    "disputes": {
-        "title": "Disputes",
-        "icon": "message-square-warning",
-        "summary": "Invoices a customer questions, and the conversation that settles them.",
-        "features": [
-            "Disputes raised by you or by customers in the payer portal",
-            "A thread of comments and files on each dispute",
-            "Reminders paused on a disputed invoice until the dispute is resolved",
-        ],
-    },
     "reports": {
         "title": "Reports",
         "icon": "chart-column",
