@@ -54,6 +54,9 @@ def test_the_page_shows_the_invoice_the_thread_and_the_recent_timeline(client, d
     assert "Reminders for INV-0001 are paused" in text
     # The customer's timeline, newest first, through the shared partial.
     assert "Recent on Acme Pte Ltd" in text and "Dispute comment" in text
+    # Read as sentences on the timeline.
+    assert "Invoice <strong>INV-0001</strong> disputed: Incorrect amount charged." in text
+    assert "On the dispute about <strong>INV-0001</strong>: We were quoted 90, not 100." in text
 
 
 def test_the_account_manager_can_reach_mark_paid_credit_note_and_edit(client, dispute, am_alice):
@@ -151,6 +154,7 @@ def test_resolving_asks_for_a_note_then_closes_the_dispute_and_records_it(client
     assert "Resolved" in done.text and "Reminders resume from the next step" in done.text
     entry = Activity.objects.get(kind=ActivityKind.DISPUTE_RESOLVED)
     assert entry.data["resolution"] == "Credit note CN-00012 for the difference."
+    assert "Dispute on <strong>INV-0001</strong> resolved: Credit note CN-00012 for the difference." in done.text
     # Once resolved the alerts go away and the thread is closed.
     invoice_page = client.get(reverse("invoice_detail", args=[dispute.invoice.pk])).text
     assert "alert-dispute" not in invoice_page and "Raise Dispute" in invoice_page
