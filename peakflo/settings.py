@@ -241,6 +241,8 @@ DISPATCH_MAX_ATTEMPTS = envint("DISPATCH_MAX_ATTEMPTS", 3)
 DISPATCH_RETRY_BACKOFF_SECONDS = float(env("DISPATCH_RETRY_BACKOFF_SECONDS", "2"))
 # A message still `sending` this many minutes after it was written becomes `unknown` (never re-sent).
 DISPATCH_STALE_SENDING_MINUTES = envint("DISPATCH_STALE_SENDING_MINUTES", 30)
+# Provider calls dispatch makes at once (one SMTP connection each, reused for the whole dispatch).
+DISPATCH_SEND_CONNECTIONS = envint("DISPATCH_SEND_CONNECTIONS", 4)
 
 # Pay online in the payer portal through Stripe Checkout. With STRIPE_SECRET_KEY empty the portal shows
 # the company's bank-transfer instructions instead. The webhook (/portal/stripe/webhook) needs the
