@@ -7,6 +7,7 @@ the customer's portal access raises it, and every open portal session of that cu
 from functools import wraps
 
 from django.shortcuts import redirect
+from django.utils.cache import patch_cache_control
 
 from customers.models import Contact
 
@@ -51,6 +52,9 @@ def portal_login_required(view):
         if contact is None:
             return redirect("portal_sign_in")
         request.portal_contact, request.portal_customer = contact, contact.customer
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        # A customer's balances and invoices must not linger in shared or browser caches.
+        patch_cache_control(response, private=True, no_store=True)
+        return response
 
     return wrapper

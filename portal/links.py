@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.urls import reverse
@@ -48,7 +49,7 @@ def make_link(*, customer, contact=None, purpose, next_path=""):
         expires_at=timezone.now() + link_lifetime(purpose),
     )
     url = settings.SITE_URL + reverse("portal_link", kwargs={"token": token})
-    return f"{url}?next={next_path}" if next_path else url
+    return f"{url}?{urlencode({'next': next_path})}" if next_path else url
 
 
 def reminder_link(*, customer, contact=None):

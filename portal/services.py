@@ -38,6 +38,8 @@ def request_sign_in_links(*, email, client_ip):
     """
     email = normalise_email(email)
     with transaction.atomic():
+        # Only the last hour counts; requests older than a day are dropped as new ones arrive.
+        LinkRequest.objects.filter(requested_at__lt=timezone.now() - dt.timedelta(days=1)).delete()
         limited = is_rate_limited(email=email, client_ip=client_ip)
         LinkRequest.objects.create(email=email, client_ip=client_ip or None)
         if limited:

@@ -5,13 +5,13 @@ import re
 from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 
 from invoices.pdf import PdfUnavailable, render_invoice_pdf
 from peakflo.models import Company
 
 from . import selectors
-from .access import portal_login_required, signed_in_contact
+from .access import portal_login_required
 from .statement import render_statement_pdf
 
 PAGE_SIZE = 20
@@ -33,15 +33,9 @@ def _pdf_unavailable(request, reason):
     return render(request, "portal/pdf_unavailable.html", {"reason": reason}, status=503)
 
 
-def home(request):
-    """The overview when signed in; the sign-in page otherwise."""
-    if signed_in_contact(request) is None:
-        return redirect("portal_sign_in")
-    return _overview(request)
-
-
 @portal_login_required
-def _overview(request):
+def home(request):
+    """The overview: balance, aging and what to pay. Signed out, the decorator sends the visitor to sign in."""
     customer = request.portal_customer
     today = Company.load().today()
     balance, aging = selectors.balance_and_aging(customer, today=today)

@@ -133,3 +133,31 @@ def test_the_portal_on_a_phone(live_server, new_page, screenshot, portal_book, b
     page.goto(f"{live_server.url}/portal/link/not-a-real-token/")
     assert "Request a new link" in page.inner_text("main")
     screenshot(page, "portal-link-invalid-phone")
+
+
+def test_account_manager_revokes_access_and_the_customer_is_signed_out(
+    live_server, new_page, screenshot, portal_book, branded, am_alice
+):
+    from tests.conftest import PASSWORD
+
+    from .conftest import log_in
+
+    customer_page = new_page(PHONE)
+    sign_in_by_email(customer_page, live_server, "ann@acme.test")
+    customer_page.get_by_role("button", name="Sign in to your account").click()
+    customer_page.wait_for_load_state()
+    assert customer_page.locator(".portal-balance-value").is_visible()
+
+    staff = new_page(LAPTOP)
+    log_in(staff, live_server, am_alice.email, PASSWORD)
+    staff.goto(f"{live_server.url}/customers/{portal_book['acme'].pk}/")
+    staff.get_by_role("link", name="Revoke portal access…").click()
+    staff.wait_for_load_state()
+    screenshot(staff, "portal-revoke-confirm-laptop")
+    staff.get_by_role("button", name="Revoke portal access").click()
+    staff.wait_for_load_state()
+    assert "Portal access of Acme Pte Ltd revoked" in staff.inner_text("main")
+    assert "revoked: every portal link" in staff.inner_text("#timeline")
+
+    customer_page.goto(f"{live_server.url}/portal/invoices/")
+    assert customer_page.url.endswith("/portal/sign-in/")

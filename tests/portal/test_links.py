@@ -128,3 +128,21 @@ def test_the_link_url_is_built_from_site_url(settings, portal_book):
     settings.SITE_URL = "https://pay.example.com"
     url = reminder_link(customer=portal_book["acme"])
     assert url.startswith("https://pay.example.com/portal/link/")
+
+
+def test_a_link_may_lead_to_one_invoice_after_sign_in(client, portal_book):
+    invoice = portal_book["invoices"]["d75"]
+    url = make_link(
+        customer=portal_book["acme"],
+        purpose=LinkPurpose.REMINDER,
+        next_path=f"/portal/invoices/{invoice.pk}/",
+    )
+    page = client.get(path_of(url))
+    response = client.post(path_of(url).split("?")[0], {"next": page.context["next"]})
+    assert response["Location"] == f"/portal/invoices/{invoice.pk}/"
+    assert "Invoice A-103" in client.get(response["Location"]).content.decode()
+
+
+def test_signed_in_pages_are_never_cached(ann_client):
+    response = ann_client.get("/portal/invoices/")
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
