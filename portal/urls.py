@@ -22,7 +22,9 @@ urlpatterns = [
     # What the customer does (portal actions).
     path("invoices/<int:invoice_pk>/dispute/", actions_views.dispute_new, name="portal_dispute_new"),
     path("invoices/<int:invoice_pk>/promise/", actions_views.promise, name="portal_promise"),
-    path("invoices/<int:invoice_pk>/documents/", actions_views.document_upload, name="portal_document_upload"),
+    path(
+        "invoices/<int:invoice_pk>/documents/", actions_views.document_upload, name="portal_document_upload"
+    ),
     path("disputes/", actions_views.dispute_list, name="portal_disputes"),
     path("disputes/<int:pk>/", actions_views.dispute_detail, name="portal_dispute_detail"),
     path("disputes/<int:pk>/files/<int:comment_pk>/", actions_views.dispute_file, name="portal_dispute_file"),
