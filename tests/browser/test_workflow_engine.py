@@ -124,3 +124,64 @@ def test_ar_admin_creates_an_email_action_previews_it_and_the_engine_sends_it(
     phone.goto(f"{live_server.url}/customers/{overdue_customer.pk}/")
     phone.get_by_text("Invoice MBT-INV-7 is 3 days overdue").first.wait_for()
     screenshot(phone, "workflow-engine-4-customer-timeline-phone")
+
+
+def test_holidays_credit_hold_and_a_promise_in_the_browser(
+    live_server, new_page, screenshot, ar_admin, overdue_customer
+):
+    from peakflo.models import Holiday
+    from workflows.credit import update_credit_holds
+
+    today = Company.load().today()
+    for viewport, name in [(LAPTOP, "laptop"), (PHONE, "phone")]:
+        page = new_page(viewport)
+        log_in(page, live_server, ar_admin.email, PASSWORD)
+
+        # Settings → Company holidays: add one with the keyboard, then ask to delete it.
+        page.goto(f"{live_server.url}/settings/")
+        page.get_by_role("link", name="Company holidays").click()
+        page.wait_for_url("**/settings/holidays/")
+        if name == "laptop":
+            screenshot(page, "holidays-1-empty")
+            page.fill("input[name=date]", "2026-12-25")
+            page.fill("input[name=name]", "Christmas Day")
+            page.keyboard.press("Enter")
+            page.get_by_text("Christmas Day on 25 Dec 2026 is a company holiday.").wait_for()
+            page.fill("input[name=name]", "Christmas again")
+            page.fill("input[name=date]", "2026-12-25")
+            page.get_by_role("button", name="Add holiday").click()
+            page.get_by_text("25 Dec 2026 is already a holiday: Christmas Day.").wait_for()
+        screenshot(page, f"holidays-2-list-{name}")
+        page.get_by_role("link", name="Delete Christmas Day on 25 Dec 2026").click()
+        page.get_by_role("heading", name="Delete Christmas Day?").wait_for()
+        screenshot(page, f"holidays-3-confirm-delete-{name}")
+        assert Holiday.objects.filter(name="Christmas Day").exists()
+
+        # A credit limit on the customer's workflow puts them on hold: the badge on the list and the page.
+        workflow = overdue_customer.workflow
+        workflow.credit_limit_amount = Decimal("1000.00")
+        workflow.save()
+        update_credit_holds()
+        page.goto(f"{live_server.url}/customers/")
+        page.get_by_text("Credit hold").first.wait_for()
+        screenshot(page, f"credit-hold-1-list-{name}")
+
+        # A promise to pay on the invoice: reminders wait, said where they would be.
+        invoice = overdue_customer.invoices.get()
+        page.goto(f"{live_server.url}/invoices/{invoice.pk}/")
+        if name == "laptop":
+            page.fill("#promise-amount", "500")
+            page.fill("#promise-date", (today + dt.timedelta(days=10)).isoformat())
+            page.get_by_role("button", name="Record promise").click()
+        wait = page.locator("#promise-wait")
+        wait.wait_for()
+        promised = today + dt.timedelta(days=10)
+        assert wait.inner_text() == (
+            f"Reminders wait until {promised:%-d %b %Y}: promise to pay SGD\u00a0500.00."
+        )
+        page.locator("#promise").scroll_into_view_if_needed()
+        screenshot(page, f"promise-1-invoice-{name}")
+        page.goto(f"{live_server.url}/customers/{overdue_customer.pk}/")
+        page.get_by_text("Reminders wait until").first.wait_for()
+        assert page.locator("h1 .badge", has_text="Credit hold").is_visible()
+        screenshot(page, f"credit-hold-2-customer-{name}")
