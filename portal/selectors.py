@@ -118,7 +118,7 @@ def statement_of(customer, *, start, end):
             invoice.issue_date,
             "invoice",
             invoice.number,
-            f"Invoice, due {invoice.due_date:%d %b %Y}",
+            f"Invoice, due {invoice.due_date.day} {invoice.due_date:%b %Y}",
             charge=invoice.total,
         )
         for invoice in invoices.filter(issue_date__range=(start, end))
