@@ -1,4 +1,4 @@
-"""Credit limits → credit hold, set-based: one UPDATE … RETURNING per tick, then the timeline.
+"""Credit limits → credit hold, set-based: one UPDATE … RETURNING per tick (Postgres), then the timeline.
 
 A workflow may carry a credit limit in money (the company's base currency: each open invoice's
 amount due × its exchange rate, summed per customer) and in days overdue (the customer's oldest
@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers import timeline
-from customers.models import ActivityKind
+from customers.models import ActivityKind, Customer
 from invoices.models import InvoiceStatus
 from invoices.money import format_money
 from peakflo.models import Company
@@ -26,8 +26,11 @@ def _minus_days(date_sql, days_sql):
     return f"date({date_sql}, printf('%%+d days', -{days_sql}))"
 
 
-def _credit_hold_sql():
-    """Parameters: today, today, now. Returns the changed customers with what decided it."""
+def _decided_sql():
+    """WITH … decided: per customer a limit applies to (or on hold), whether they should be on hold.
+
+    Parameters: today, today.
+    """
     cutoff = _minus_days("%s", "f.credit_limit_days")  # overdue longer than N days: due before today - N
     return f"""
         WITH followed AS (
@@ -49,21 +52,47 @@ def _credit_hold_sql():
             GROUP BY i.customer_id
         ),
         decided AS (
-            SELECT f.id, f.credit_limit_amount, f.credit_limit_days, e.owed, e.oldest_overdue,
+            SELECT f.id, f.credit_hold AS was_held, f.credit_limit_amount, f.credit_limit_days,
+                   e.owed, e.oldest_overdue,
                    COALESCE(f.credit_limit_amount IS NOT NULL AND e.owed > f.credit_limit_amount, FALSE)
                    OR COALESCE(f.credit_limit_days IS NOT NULL AND e.oldest_overdue < {cutoff}, FALSE)
                    AS hold
             FROM followed f
             LEFT JOIN exposure e ON e.customer_id = f.id
         )
-        UPDATE customers_customer
-        SET credit_hold = decided.hold,
-            credit_hold_since = CASE WHEN decided.hold THEN %s END
-        FROM decided
-        WHERE customers_customer.id = decided.id AND customers_customer.credit_hold <> decided.hold
-        RETURNING customers_customer.id, decided.hold, decided.owed, decided.oldest_overdue,
-                  decided.credit_limit_amount, decided.credit_limit_days
     """
+
+
+CHANGED_COLUMNS = "decided.id, decided.hold, decided.owed, decided.oldest_overdue, decided.credit_limit_amount, decided.credit_limit_days"
+
+
+def _apply_changes(cursor, today, now):
+    """Write the changed flags; returns the changed rows (id, hold, owed, oldest overdue, limits)."""
+    if connection.vendor == "postgresql":
+        # One statement: the rows it changes come back with what decided them.
+        cursor.execute(
+            _decided_sql()
+            + f"""
+            UPDATE customers_customer
+            SET credit_hold = decided.hold, credit_hold_since = CASE WHEN decided.hold THEN %s END
+            FROM decided
+            WHERE customers_customer.id = decided.id AND customers_customer.credit_hold <> decided.hold
+            RETURNING {CHANGED_COLUMNS}
+            """,
+            [today, today, now],
+        )
+        return cursor.fetchall()
+    # SQLite (the embedded default) cannot return the FROM table's columns: read, then two UPDATEs.
+    cursor.execute(
+        _decided_sql() + f"SELECT {CHANGED_COLUMNS} FROM decided WHERE decided.was_held <> decided.hold",
+        [today, today],
+    )
+    changed = cursor.fetchall()
+    put_on = [row[0] for row in changed if row[1]]
+    lifted = [row[0] for row in changed if not row[1]]
+    Customer.objects.filter(pk__in=put_on).update(credit_hold=True, credit_hold_since=now)
+    Customer.objects.filter(pk__in=lifted).update(credit_hold=False, credit_hold_since=None)
+    return changed
 
 
 def _as_date(value):
@@ -103,8 +132,7 @@ def update_credit_holds(today=None):
     now = timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_credit_hold_sql(), [today, today, now])
-            changed = cursor.fetchall()
+            changed = _apply_changes(cursor, today, now)
         timeline.record_many(
             {
                 "customer_id": customer_id,
