@@ -105,3 +105,24 @@ def test_another_customers_checkout_is_not_shown(ann_client, portal_book):
         session_id="cs_globex", customer=portal_book["globex"], amount=Decimal("999.00"), currency="USD"
     )
     assert ann_client.get("/portal/pay/done/?session_id=cs_globex").status_code == 404
+
+
+def test_invoices_of_two_currencies_are_paid_separately(ann_client, portal_book, stripe_api):
+    from tests.portal.conftest import make_invoice
+
+    usd = make_invoice(portal_book["acme"], "A-USD-1", days_overdue=3, total="80.00")
+    usd.currency = "USD"
+    usd.save(update_fields=["currency"])
+    response = ann_client.post("/portal/pay/", {"invoices": [portal_book["invoices"]["d15"].pk, usd.pk]})
+    assert response.status_code == 400
+    assert "Pay invoices of one currency at a time (you chose SGD, USD)." in response.content.decode()
+    assert not stripe_api.requests and not StripeCheckout.objects.exists()
+
+
+def test_amounts_go_to_stripe_in_its_minor_units():
+    from portal.stripe import from_minor_units, to_minor_units
+
+    assert to_minor_units(Decimal("1234.50"), "SGD") == 123450
+    assert to_minor_units(Decimal("1500"), "JPY") == 1500  # yen have no hundredths at Stripe
+    assert from_minor_units(123450, "SGD") == Decimal("1234.50")
+    assert from_minor_units(1500, "JPY") == Decimal("1500.00")

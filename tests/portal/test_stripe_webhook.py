@@ -213,3 +213,45 @@ def test_an_event_for_a_session_we_did_not_create_changes_nothing(portal_book, c
     payload = completed(session_id="cs_someone_elses")
     assert deliver(payload, sign(payload, secret=SECRET)).json()["result"] == "not one of ours"
     assert not Payment.objects.filter(source=PaymentSource.PORTAL).exists()
+
+
+def event(event_type, event_id, **session):
+    return json.dumps(
+        {"id": event_id, "type": event_type, "data": {"object": {"id": "cs_test_paid", **session}}}
+    ).encode()
+
+
+def test_a_delayed_payment_is_recorded_when_stripe_says_it_succeeded(portal_book, checkout):
+    waiting = completed(payment_status="unpaid")
+    deliver(waiting, sign(waiting, secret=SECRET))
+    succeeded = event(
+        "checkout.session.async_payment_succeeded",
+        "evt_async",
+        payment_status="paid",
+        amount_total=45000,
+        currency="sgd",
+    )
+    assert deliver(succeeded, sign(succeeded, secret=SECRET)).json()["result"] == "paid"
+    assert Payment.objects.filter(source=PaymentSource.PORTAL).count() == 1
+
+
+def test_an_expired_session_is_marked_and_records_nothing(portal_book, checkout):
+    expired = event("checkout.session.expired", "evt_expired", payment_status="unpaid")
+    assert deliver(expired, sign(expired, secret=SECRET)).json()["result"] == "expired"
+    checkout.refresh_from_db()
+    assert checkout.status == CheckoutStatus.EXPIRED
+    assert not Payment.objects.filter(source=PaymentSource.PORTAL).exists()
+
+
+def test_other_event_types_are_acknowledged_and_change_nothing(portal_book, checkout):
+    other = event("customer.created", "evt_other")
+    response = deliver(other, sign(other, secret=SECRET))
+    assert response.status_code == 200 and response.json()["result"] == "ignored"
+    assert nothing_changed(portal_book)
+
+
+def test_a_signed_body_that_is_not_an_event_is_refused(portal_book, checkout):
+    payload = b'["not", "an", "event"]'
+    response = deliver(payload, sign(payload, secret=SECRET))
+    assert response.status_code == 400
+    assert nothing_changed(portal_book)
