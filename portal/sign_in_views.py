@@ -1,5 +1,7 @@
 """Signing in to the portal: ask for a link, open it, press the button; and signing out."""
 
+from urllib.parse import unquote, urlsplit
+
 from django import forms
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,15 +26,16 @@ class LinkRequestForm(forms.Form):
 
 def safe_portal_next(request, target):
     """`target` when it is a path inside the portal on this site; else the portal's home."""
-    if (
-        target
-        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False)
-        and target.startswith(PORTAL_PREFIX)
-        and not target.startswith("//")
-        and "\\" not in target
+    if not target or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=False
     ):
-        return target
-    return reverse("portal_home")
+        return reverse("portal_home")
+    parts = urlsplit(target)
+    path = unquote(parts.path)
+    # Only a plain path under /portal/: no host, no backslashes, no ".." that a browser would resolve away.
+    if parts.scheme or parts.netloc or "\\" in path or ".." in path or not path.startswith(PORTAL_PREFIX):
+        return reverse("portal_home")
+    return target
 
 
 def client_ip(request):

@@ -100,6 +100,9 @@ def _link_path(client, portal_book, next_path=""):
         "/customers/",
         "/admin/",
         "/portal\\..\\admin/",
+        "/portal/../admin/",
+        "/portal/%2e%2e/admin/",
+        "https://testserver/portal/invoices/",
         "javascript:alert(1)",
     ],
 )
