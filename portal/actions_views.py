@@ -5,6 +5,7 @@ Every query starts from request.portal_customer: another customer's invoice or d
 
 import mimetypes
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -235,13 +236,14 @@ def pay(request):
     if stripe.is_configured():
         form = PayForm(_post_or_none(request), customer=customer, initial={"invoices": chosen})
         if request.method == "POST" and form.is_valid():
-            try:
+            try:  # Stripe sends the customer back to SITE_URL, never to the Host this request named
                 checkout = stripe.start_checkout(
                     contact=request.portal_contact,
                     invoices=list(form.cleaned_data["invoices"]),
-                    success_url=request.build_absolute_uri(reverse("portal_pay_done"))
+                    success_url=settings.SITE_URL
+                    + reverse("portal_pay_done")
                     + "?session_id={CHECKOUT_SESSION_ID}",
-                    cancel_url=request.build_absolute_uri(reverse("portal_pay")),
+                    cancel_url=settings.SITE_URL + reverse("portal_pay"),
                 )
             except ValidationError as error:
                 _errors_into(form, error)
