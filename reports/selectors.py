@@ -95,6 +95,12 @@ def _sum(expression, **filter_):
 # --- scope ---------------------------------------------------------------------------------------
 
 
+# A portfolio up to this size is read once as a list of ids: the planner then knows how few
+# invoices it covers and walks the indexes, where the visibility subquery (an OR of two
+# conditions) is estimated at a third of the table and scanned like one.
+IDS_UP_TO = 5000
+
+
 @dataclass(frozen=True)
 class DashboardScope:
     """Whose book the dashboard shows: the user's visible customers, perhaps narrowed to one AM."""
@@ -103,6 +109,7 @@ class DashboardScope:
     today: dt.date
     customers: object  # a Customer queryset, always from Customer.objects.visible_to(user)
     account_manager: User | None = None
+    customer_ids: tuple | None = None  # the same customers, listed, when they are few
 
     def of(self, path="customer"):
         """A filter putting `path` (a customer relation) inside the scope."""
@@ -110,7 +117,20 @@ class DashboardScope:
         # semi-join against every customer would only cost time.
         if not self.customers.query.where:
             return Q()
+        if self.customer_ids is not None:
+            return Q(**{f"{path}_id__in": self.customer_ids})
         return Q(**{f"{path}__in": self.customers.values("pk")})
+
+    def customer_rows(self):
+        """The scope's customers as a queryset, by id when they are listed."""
+        if self.customer_ids is not None:
+            return Customer.objects.filter(pk__in=self.customer_ids)
+        return self.customers
+
+    def customer_count(self):
+        if self.customer_ids is not None:
+            return len(self.customer_ids)
+        return self.customers.count()
 
 
 def account_managers_to_narrow_to(user):
@@ -131,7 +151,13 @@ def dashboard_scope(user, *, today, account_manager_id=None):
         manager = account_managers_to_narrow_to(user).filter(pk=account_manager_id).first()
         if manager is not None:
             customers = customers.filter(account_manager=manager)
-    return DashboardScope(user=user, today=today, customers=customers, account_manager=manager)
+    ids = None
+    if customers.query.where:
+        listed = tuple(customers.order_by().values_list("pk", flat=True)[: IDS_UP_TO + 1])
+        ids = listed if len(listed) <= IDS_UP_TO else None
+    return DashboardScope(
+        user=user, today=today, customers=customers, account_manager=manager, customer_ids=ids
+    )
 
 
 # --- the open book -------------------------------------------------------------------------------
@@ -448,7 +474,7 @@ def promises(scope):
     still_owing = Invoice.objects.outstanding().filter(
         customer=OuterRef("pk"), due_date__lte=OuterRef("promise_date")
     )
-    customers = scope.customers.filter(promise_date__isnull=False)
+    customers = scope.customer_rows().filter(promise_date__isnull=False)
     return {
         "due_invoices": _with_total(
             invoices.filter(promise_date__gte=today, promise_date__lte=week_end).order_by(

@@ -18,7 +18,7 @@ def dashboard(request):
     user = request.user
     today = company.today()
     scope = selectors.dashboard_scope(user, today=today, account_manager_id=_account_manager_id(request))
-    customer_count = scope.customers.count()
+    customer_count = scope.customer_count()
     context = {
         "company": company,
         "currency": company.base_currency,
