@@ -45,6 +45,19 @@ def demo_company(transactional_db):
         actor=maya,
         owner=maya,
     )
+    daniel = User.objects.get(email="daniel.wong@demo.peakflo.test")
+    for invoice, title in zip(
+        mayas_open[4:6], ["Escalate the oldest balance", "Approve the write-off request"], strict=True
+    ):
+        create_task(
+            customer=invoice.customer,
+            invoice=invoice,
+            kind=ActionType.ESCALATION,
+            title=title,
+            due_on=today - dt.timedelta(days=2) if "oldest" in title else today,
+            actor=daniel,
+            owner=daniel,
+        )
     return {"maya": maya, "today": today}
 
 
@@ -67,8 +80,11 @@ def test_dashboard_with_the_demo_company(live_server, new_page, screenshot, demo
     assert "2 open disputes" in page.locator("#dash-disputes").inner_text()
     assert "DSO = receivables ÷ credit sales" in page.locator("#stat-dso").get_attribute("title")
     assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
+    assert page.locator("#my-tasks li").count() == 2
     page.locator("#stat-dso").hover()
     assert page.locator("#stat-dso .dash-tip").is_visible()
+    screenshot(page, "dashboard-dso-formula-laptop")
+    page.mouse.move(0, 0)
     screenshot(page, "dashboard-admin-laptop")
 
     # Narrowing to Maya swaps the page in place (HTMX) and puts her id in the address.
