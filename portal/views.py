@@ -127,6 +127,10 @@ def payment_detail(request, pk):
     return render(request, "portal/payment_detail.html", context)
 
 
+def _day(date):
+    return f"{date.day} {date:%b %Y}"
+
+
 class StatementForm(forms.Form):
     start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
@@ -135,9 +139,7 @@ class StatementForm(forms.Form):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and start > end:
-            self.add_error(
-                "end", f"The end date ({end:%d %b %Y}) is before the start date ({start:%d %b %Y})."
-            )
+            self.add_error("end", f"The end date ({_day(end)}) is before the start date ({_day(start)}).")
         if start and end and (end - start).days > 366 * 10:
             self.add_error("start", "Choose a range of ten years or less.")
         return cleaned

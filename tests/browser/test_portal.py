@@ -97,6 +97,11 @@ def test_customer_signs_in_and_downloads_an_invoice(live_server, new_page, scree
     page.get_by_role("button", name="Download statement (PDF)").click()
     page.wait_for_load_state()
     assert "is before the start date" in page.inner_text("main")
+    screenshot(page, "portal-statement-laptop")
+    page.get_by_role("link", name="Payments").first.click()
+    page.wait_for_load_state()
+    assert "ACME-TT-1" in page.inner_text("main")
+    screenshot(page, "portal-payments-laptop")
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_load_state()

@@ -189,6 +189,6 @@ def test_statement_form_names_a_bad_range(ann_client):
     assert form.status_code == 200 and 'name="start"' in form.content.decode()
     bad = ann_client.get("/portal/statement/?start=2026-05-01&end=2026-04-01")
     assert bad.status_code == 400
-    assert "The end date (01 Apr 2026) is before the start date (01 May 2026)." in bad.content.decode()
+    assert "The end date (1 Apr 2026) is before the start date (1 May 2026)." in bad.content.decode()
     nonsense = ann_client.get("/portal/statement/?start=yesterday&end=")
     assert nonsense.status_code == 400 and "Enter a valid date." in nonsense.content.decode()
