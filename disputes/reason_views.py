@@ -38,9 +38,7 @@ def _back(reason=None):
 def _change(request, action, *, success):
     """Run one change of the list; say what happened, or why nothing changed."""
     try:
-        reason = action()
-    except PermissionDenied:
-        raise
+        reason = action()  # PermissionDenied goes up: a 403
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return _back()
