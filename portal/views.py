@@ -50,6 +50,8 @@ def home(request):
         "aging": aging,
         "open_invoices": open_invoices,
         "open_count": selectors.open_invoices_of(customer).count(),
+        "oldest_overdue": open_invoices[0] if open_invoices and open_invoices[0].due_date < today else None,
+        "next_due": selectors.open_invoices_of(customer).filter(due_date__gte=today).first(),
         "account_manager": customer.account_manager,
     }
     return render(request, "portal/home.html", context)

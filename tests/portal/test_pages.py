@@ -41,6 +41,8 @@ def test_overview_shows_balance_and_aging_in_the_customer_currency(ann_client):
         row = page.split(label, 1)[1].split("</div>", 1)[0]
         assert f"SGD\u00a0{amount}" in row, label
     assert "Acme Pte Ltd" in page and "Hello, Ann Acme" in page
+    assert "Oldest past due" in page and "A-104</a>, due" in page
+    assert "Next due" in page and "A-100</a>, SGD\u00a0100.00 on" in page
 
 
 def test_balance_and_aging_take_one_query(portal_book, django_assert_num_queries):
