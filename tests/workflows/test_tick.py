@@ -56,7 +56,7 @@ def customer(db):
 def test_an_invoice_meeting_the_workflow_gets_only_its_latest_due_step(workflow, customer):
     late = invoice(customer, "T-100", due=TODAY - dt.timedelta(days=5))
 
-    assert schedule_due_runs(today=TODAY) == {"scheduled": 3, "ended": 0}
+    assert schedule_due_runs(today=TODAY) == {"scheduled": 3, "ended": 0, "mode": "full"}
 
     assert runs(late) == {
         "before": ("skipped", TODAY - dt.timedelta(days=8)),
@@ -221,3 +221,64 @@ def test_paused_invoices_promises_and_open_tasks_hold_automatic_reminders_but_no
     Task.objects.filter(pk=task.pk).update(status="done")
     schedule_due_runs(today=TODAY)
     assert runs(busy)["on due"] == ("pending", TODAY)
+
+
+# --- Disputes hold every step of their invoice ------------------------------------------------
+
+
+def dispute(inv, user):
+    from disputes.models import DisputeReason
+    from disputes.services import raise_dispute
+
+    return raise_dispute(
+        invoice=inv, reason=DisputeReason.objects.first(), actor=user, comment="Wrong amount"
+    )
+
+
+def test_a_disputed_invoice_gets_nothing_not_even_its_manual_steps(workflow, customer, am_alice):
+    Action.objects.filter(workflow=workflow, name="after 3").update(action_type=ActionType.PHONE_CALL)
+    disputed = invoice(customer, "T-120", due=TODAY - dt.timedelta(days=5))
+    other = invoice(customer, "T-121", due=TODAY - dt.timedelta(days=5))
+    dispute(disputed, am_alice)
+
+    schedule_due_runs(today=TODAY)
+
+    assert runs(disputed) == {}
+    assert runs(other)["after 3"] == ("pending", TODAY - dt.timedelta(days=2))
+
+
+def test_raising_a_dispute_ends_the_pending_runs_of_its_invoice(workflow, customer, am_alice):
+    from workflows.engine import SKIPPED_DISPUTED
+
+    inv = invoice(customer, "T-122", due=TODAY)
+    schedule_due_runs(today=TODAY)
+    pending = ActionRun.objects.get(invoice=inv, status=RunStatus.PENDING)
+    dispute(inv, am_alice)
+
+    assert schedule_due_runs(today=TODAY)["ended"] == 1
+
+    pending.refresh_from_db()
+    assert (pending.status, pending.reason) == (RunStatus.SKIPPED, SKIPPED_DISPUTED)
+    assert pending.finished_at is not None
+
+
+def test_after_a_dispute_is_resolved_only_the_latest_due_step_is_pending(workflow, customer, am_alice):
+    from disputes.services import resolve_dispute
+
+    inv = invoice(customer, "T-123", due=TODAY)
+    schedule_due_runs(today=TODAY)  # "on due" pending, "before" skipped
+    raised = dispute(inv, am_alice)
+    for day in range(1, 9):  # "after 3" and "after 7" fall due while the dispute is open
+        schedule_due_runs(today=TODAY + dt.timedelta(days=day))
+    assert runs(inv)["on due"][0] == "skipped" and "after 3" not in runs(inv)
+
+    resolve_dispute(dispute=raised, actor=am_alice, resolution="Credit note agreed")
+    schedule_due_runs(today=TODAY + dt.timedelta(days=9))
+
+    assert runs(inv) == {
+        "before": ("skipped", TODAY - dt.timedelta(days=3)),
+        "on due": ("skipped", TODAY),
+        "after 3": ("skipped", TODAY + dt.timedelta(days=3)),
+        "after 7": ("pending", TODAY + dt.timedelta(days=7)),
+    }
+    assert ActionRun.objects.filter(invoice=inv, status=RunStatus.PENDING).count() == 1
