@@ -12,6 +12,7 @@ from django.utils.cache import patch_cache_control
 from customers.models import Contact
 
 SESSION_KEY = "portal"
+NEXT_KEY = "portal_next"  # the portal page a signed-out visitor wanted
 
 
 def sign_in(request, contact):
@@ -50,6 +51,8 @@ def portal_login_required(view):
     def wrapper(request, *args, **kwargs):
         contact = signed_in_contact(request)
         if contact is None:
+            if request.method == "GET":  # the sign-in link they ask for will lead back here
+                request.session[NEXT_KEY] = request.get_full_path()
             return redirect("portal_sign_in")
         request.portal_contact, request.portal_customer = contact, contact.customer
         response = view(request, *args, **kwargs)

@@ -30,9 +30,10 @@ def is_rate_limited(*, email, client_ip, now=None):
     )
 
 
-def request_sign_in_links(*, email, client_ip):
+def request_sign_in_links(*, email, client_ip, next_path=""):
     """Email a sign-in link for every customer the address is a contact of; returns how many links.
 
+    `next_path`, a portal page, is where each link leads after sign-in.
     The caller answers the same whatever this returns, so the page never tells whether an address
     is known. Requests over the limit are recorded and send nothing.
     """
@@ -57,7 +58,12 @@ def request_sign_in_links(*, email, client_ip):
         links = [
             (
                 contact.customer,
-                make_link(customer=contact.customer, contact=contact, purpose=LinkPurpose.SIGN_IN),
+                make_link(
+                    customer=contact.customer,
+                    contact=contact,
+                    purpose=LinkPurpose.SIGN_IN,
+                    next_path=next_path,
+                ),
             )
             for contact in contacts.values()
         ]

@@ -49,7 +49,12 @@ def sign_in(request):
         return redirect(safe_portal_next(request, request.GET.get("next")))
     form = LinkRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.request_sign_in_links(email=form.cleaned_data["email"], client_ip=client_ip(request))
+        wanted = safe_portal_next(request, request.session.pop(access.NEXT_KEY, None))
+        services.request_sign_in_links(
+            email=form.cleaned_data["email"],
+            client_ip=client_ip(request),
+            next_path="" if wanted == reverse("portal_home") else wanted,
+        )
         # The same page whether the address is known, unknown or over its limit.
         return render(request, "portal/link_sent.html")
     return render(request, "portal/sign_in.html", {"form": form})

@@ -161,3 +161,16 @@ def test_signing_out_ends_the_portal_session(ann_client):
 def test_signing_out_needs_a_post(ann_client):
     assert ann_client.get("/portal/sign-out/").status_code == 405
     assert ann_client.get("/portal/").status_code == 200
+
+
+def test_a_page_asked_for_while_signed_out_is_where_the_emailed_link_leads(client, portal_book):
+    invoice = portal_book["invoices"]["d120"]
+    assert client.get(f"/portal/invoices/{invoice.pk}/")["Location"] == "/portal/sign-in/"
+    ask(client, "ann@acme.test")
+    link = re.search(r"https?://\S+/portal/link/\S+", mail.outbox[0].body).group(0)
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    assert "next=%2Fportal%2Finvoices%2F" in path
+    page = client.get(path)
+    assert f'value="/portal/invoices/{invoice.pk}/"' in page.content.decode()
+    response = client.post(path.split("?")[0], {"next": page.context["next"]})
+    assert response["Location"] == f"/portal/invoices/{invoice.pk}/"
