@@ -14,7 +14,7 @@ def tick():
     if result is None:
         log.info("tick skipped: another tick is running")
     else:
-        log.info("tick: %(scheduled)s runs scheduled, %(ended)s ended", result)
+        log.info("%(mode)s tick: %(scheduled)s runs scheduled, %(ended)s ended", result)
         from .credit import update_credit_holds  # only the tick that ran, so holds are decided once
 
         log.info("credit holds: %s put on, %s lifted", *update_credit_holds())

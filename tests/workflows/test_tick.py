@@ -282,3 +282,20 @@ def test_after_a_dispute_is_resolved_only_the_latest_due_step_is_pending(workflo
         "after 7": ("pending", TODAY + dt.timedelta(days=7)),
     }
     assert ActionRun.objects.filter(invoice=inv, status=RunStatus.PENDING).count() == 1
+
+
+def test_run_engine_ticks_by_hand_and_says_how(workflow, customer):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    invoice(customer, "T-124", due=TODAY - dt.timedelta(days=5))
+    out = StringIO()
+
+    call_command("run_engine", "--today", TODAY.isoformat(), "--full", stdout=out)
+
+    assert out.getvalue().splitlines()[0] == (
+        "Full tick: scheduled 3 runs; ended 0 runs of settled or disputed invoices."
+    )
+    with pytest.raises(CommandError, match="--today '23/11/2026' is not a date: use YYYY-MM-DD."):
+        call_command("run_engine", "--today", "23/11/2026")
