@@ -154,7 +154,9 @@ def test_resolving_asks_for_a_note_then_closes_the_dispute_and_records_it(client
     assert "Resolved" in done.text and "Reminders resume from the next step" in done.text
     entry = Activity.objects.get(kind=ActivityKind.DISPUTE_RESOLVED)
     assert entry.data["resolution"] == "Credit note CN-00012 for the difference."
-    assert "Dispute on <strong>INV-0001</strong> resolved: Credit note CN-00012 for the difference." in done.text
+    assert (
+        "Dispute on <strong>INV-0001</strong> resolved: Credit note CN-00012 for the difference." in done.text
+    )
     # Once resolved the alerts go away and the thread is closed.
     invoice_page = client.get(reverse("invoice_detail", args=[dispute.invoice.pk])).text
     assert "alert-dispute" not in invoice_page and "Raise Dispute" in invoice_page

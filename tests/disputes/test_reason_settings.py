@@ -27,7 +27,7 @@ def test_the_migration_loads_the_four_common_reasons_in_order(db):
 
 
 @pytest.mark.parametrize("role_fixture", ["admin_user", "ar_admin"])
-def test_editors_see_the_list_in_order_with_its_controls(client, role_fixture, request):
+def test_editors_see_the_list_in_order_with_its_controls(db, client, role_fixture, request):
     login(client, request.getfixturevalue(role_fixture))
 
     response = client.get(reverse("dispute_reasons"))
@@ -157,7 +157,7 @@ def test_account_managers_are_refused_the_page_and_every_change(client, am_alice
 
 
 @pytest.mark.parametrize("role_fixture", ["auditor", "collections_user"])
-def test_auditors_and_collections_read_the_list_but_cannot_change_it(client, role_fixture, request):
+def test_auditors_and_collections_read_the_list_but_cannot_change_it(db, client, role_fixture, request):
     login(client, request.getfixturevalue(role_fixture))
     double = reason("Double charged")
 
