@@ -11,12 +11,15 @@ Manual action types become a task for their owner instead.
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db import connections as databases
 from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 
@@ -28,9 +31,10 @@ from peakflo.models import Company, Holiday
 
 from .channels import ChannelError, ChannelUncertain, EmailChannel, channel_kind, get_channel
 from .engine import SKIPPED_SETTLED
-from .messages import is_html, message_values_pair, message_values_text, text_table
+from .messages import fill, is_html, message_values_pair, message_values_text, text_table
 from .models import (
     MANUAL_ACTION_TYPES,
+    Action,
     ActionRun,
     ActionType,
     Channel,
@@ -199,6 +203,7 @@ class Outgoing:
     invoices: list
     html: str = ""
     problem: str = ""  # known before sending: no recipient, a template error
+    attachments: list = field(default_factory=list)
 
 
 def _contacts(customer):
@@ -224,13 +229,12 @@ def _owner(action, customer):
     return action.owner or customer.account_manager
 
 
-def _recipients(action, customer, kind):
+def _recipients(action, customer, kind, main, others):
     if action.action_type == ActionType.INTERNAL_EMAIL:
         people = list(action.internal_recipients.all()) or [_owner(action, customer)]
         return [person.email for person in people if person and person.email]
     if kind == Channel.WEBHOOK:
         return [settings.WORKFLOW_WEBHOOK_URL or "webhook"]
-    main, others = _contacts(customer)
     chosen = ([main] if action.to_main_contact and main else []) + (
         others if action.to_other_contacts else []
     )
@@ -245,7 +249,7 @@ def _recipients(action, customer, kind):
 def _compose(action, customer, invoices, company, today):
     """Write the message for one customer and action as `sending` (not saved yet)."""
     kind = channel_kind(action.action_type)
-    main, _ = _contacts(customer)
+    main, others = _contacts(customer)
     keywords = {
         "customer": customer,
         "invoices": invoices,
@@ -253,7 +257,7 @@ def _compose(action, customer, invoices, company, today):
         "company": company,
         "today": today,
     }
-    to = _recipients(action, customer, kind)
+    to = _recipients(action, customer, kind, main, others)
     message = Message(
         customer=customer,
         channel=kind,
@@ -268,11 +272,11 @@ def _compose(action, customer, invoices, company, today):
     try:
         if is_html(action.action_type):
             text_values, html_values = message_values_pair(**keywords)
-            outgoing.html = render(action.body, html_values, html=True)
+            outgoing.html = fill(action.body, html_values, html=True)
         else:
             text_values = message_values_text(**keywords)
-        message.subject = render(action.subject, text_values)[:300]
-        message.body = render(action.body, text_values)
+        message.subject = fill(action.subject, text_values)[:300]
+        message.body = fill(action.body, text_values)
     except TemplateError as error:
         outgoing.problem = f"The template cannot be filled in: {error}"
     if not to and not outgoing.problem:
@@ -373,17 +377,21 @@ def _claim(summary, company, today, now, limit, send_day):
         more = len(oldest) == limit
         # One worker per customer at a time, so the contact delay holds between workers too; and all
         # of a customer's due runs at once, so one customer's runs of an action are never split.
-        mine = set(
-            Customer.objects.filter(pk__in=set(oldest))
-            .select_for_update(skip_locked=True, no_key=True)
-            .values_list("pk", flat=True)
-        )
+        customers = {
+            customer.pk: customer
+            for customer in Customer.objects.filter(pk__in=set(oldest))
+            .select_related("account_manager")
+            .select_for_update(skip_locked=True, no_key=True, of=("self",))
+        }
+        mine = set(customers)
         runs = list(
             due.filter(invoice__customer_id__in=mine)
-            .select_related("action__workflow", "action__owner", "invoice__customer__account_manager")
+            .select_related("invoice")
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("due_on", "id")
         )
+        # One object per action and per customer, shared by all their runs (and what is prefetched).
+        actions = Action.objects.select_related("workflow", "owner").in_bulk({run.action_id for run in runs})
         default_workflow_id = Workflow.objects.filter(is_default=True).values_list("pk", flat=True).first()
         held_by_task = set(
             Task.objects.filter(customer__in=mine, status=TaskStatus.OPEN, due_on__gt=today).values_list(
@@ -391,12 +399,10 @@ def _claim(summary, company, today, now, limit, send_day):
             )
         )
         disputed = set(Dispute.objects.open().filter(customer__in=mine).values_list("invoice_id", flat=True))
-        # One object per action and per customer, so what is prefetched below serves all their runs.
-        actions, customers = {}, {}
         skipped, groups = defaultdict(list), defaultdict(list)
         for run in runs:
-            run.action = actions.setdefault(run.action_id, run.action)
-            run.invoice.customer = customers.setdefault(run.invoice.customer_id, run.invoice.customer)
+            run.action = actions[run.action_id]
+            run.invoice.customer = customers[run.invoice.customer_id]
             reason = _why_not(run, default_workflow_id, today, held_by_task, disputed)
             if reason:
                 skipped[reason].append(run.pk)
@@ -503,6 +509,12 @@ def _mark_sent(delivered):
         )
         messages.append(message)
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # `sent` need not wait for the disk: a commit lost in a database crash leaves the messages
+            # `sending`, which the sweep makes `unknown` — never sent again. (`sending` itself is
+            # written durably, before the provider is called.)
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         _record_sent(messages, now)
         ActionRun.objects.filter(message__in=messages, status=RunStatus.PENDING).update(
             status=RunStatus.DONE, finished_at=now
@@ -555,70 +567,158 @@ def finish_unsent(message, *, status, reason, invoices=None, today=None):
     return task
 
 
-def _deliver(item, channels, summary, today):
-    """Call the provider; retry what it refused for now, with backoff, a bounded number of times.
+class Senders:
+    """The provider calls of one dispatch, up to `connections` at once.
 
-    Returns the provider's id when it took the message (the caller records it), else None.
+    A provider call is mostly waiting for the provider's answer (an SMTP reply, an HTTP response),
+    and several answers can be awaited together: each thread keeps its own channel objects — its own
+    SMTP connection, reused for every message it sends — and never writes to the database; the
+    dispatching thread records every outcome. With one connection, calls are made in this thread.
     """
+
+    def __init__(self, company, connections):
+        self.company = company
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.opened = []  # every channel object of every thread, closed at the end
+        self.pool = (
+            ThreadPoolExecutor(max_workers=connections, thread_name_prefix="dispatch-send")
+            if connections > 1
+            else None
+        )
+
+    def _channel(self, kind):
+        channels = getattr(self.local, "channels", None)
+        if channels is None:
+            channels = self.local.channels = {}
+        if kind not in channels:
+            # Email needs the company (its sender address); loaded once, never from this thread.
+            channels[kind] = (
+                EmailChannel(company=self.company) if kind == Channel.EMAIL else get_channel(kind)
+            )
+            with self.lock:
+                self.opened.append(channels[kind])
+        return channels[kind]
+
+    def _send(self, message, attachments, html, delay):
+        if delay:
+            time.sleep(delay)
+        try:
+            return self._channel(message.channel).send(message, attachments, html=html)
+        finally:
+            if self.pool is not None:  # should a channel ever read the database here, let go of it
+                for db in databases.all(initialized_only=True):
+                    db.close()
+
+    def submit(self, item, delay=0.0):
+        args = (item.message, item.attachments, item.html or None, delay)
+        if self.pool is not None:
+            return self.pool.submit(self._send, *args)
+        future = Future()
+        try:
+            future.set_result(self._send(*args))
+        except Exception as error:  # noqa: BLE001 (handed to the caller, as a thread's would be)
+            future.set_exception(error)
+        return future
+
+    def close(self):
+        if self.pool is not None:
+            # After an error, calls not yet started never start: their messages stay `sending`,
+            # which the sweep makes `unknown`.
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        for channel in self.opened:
+            if hasattr(channel, "close"):
+                channel.close()
+        self.opened.clear()
+
+
+def _outcome(item, error, summary, today):
+    """Record a provider call that did not end in `sent`. Returns the seconds to wait before trying
+    again when the provider refused it for now and attempts are left, else None (finished)."""
     message = item.message
-    if item.problem:
+    if isinstance(error, ChannelUncertain):
         finish_unsent(
-            message, status=MessageStatus.FAILED, reason=item.problem, invoices=item.invoices, today=today
+            message, status=MessageStatus.UNKNOWN, reason=error.reason, invoices=item.invoices, today=today
+        )
+        summary.unknown += 1
+        return None
+    if isinstance(error, ChannelError):
+        if error.retryable and message.attempts < max(1, settings.DISPATCH_MAX_ATTEMPTS):
+            delay = settings.DISPATCH_RETRY_BACKOFF_SECONDS * 2 ** (message.attempts - 1)
+            message.attempts += 1
+            # Counted before the call, so a crash mid-retry still shows how far it got.
+            Message.objects.filter(pk=message.pk).update(attempts=message.attempts, error=error.reason)
+            return delay
+        finish_unsent(
+            message, status=MessageStatus.FAILED, reason=error.reason, invoices=item.invoices, today=today
         )
         summary.failed += 1
-        return
-    max_attempts = max(1, settings.DISPATCH_MAX_ATTEMPTS)
-    backoff = settings.DISPATCH_RETRY_BACKOFF_SECONDS
-    attachments = None
-    while True:
-        try:
-            if message.channel not in channels:
-                channels[message.channel] = get_channel(message.channel)
-            if attachments is None:
-                attachments = _attachments(item)
-            provider_id = channels[message.channel].send(message, attachments, html=item.html or None)
-        except ChannelUncertain as error:
+        return None
+    # A bug of ours after `sending`: a person checks it.
+    log.error("message %s: unexpected error while sending", message.pk, exc_info=error)
+    finish_unsent(
+        message,
+        status=MessageStatus.UNKNOWN,
+        reason=f"Unexpected error while sending ({type(error).__name__}: {error}); {UNKNOWN_REASON}",
+        invoices=item.invoices,
+        today=today,
+    )
+    summary.unknown += 1
+    return None
+
+
+def _submit(outgoing, senders, summary, today, pending, delivered):
+    """Hand a claimed batch (every message already committed as `sending`) to the senders; a message
+    known to be unsendable (no recipient, a template error) is failed here instead."""
+    for item in outgoing:
+        summary.messages.append(item.message)
+        if item.problem:
             finish_unsent(
-                message,
-                status=MessageStatus.UNKNOWN,
-                reason=error.reason,
+                item.message,
+                status=MessageStatus.FAILED,
+                reason=item.problem,
                 invoices=item.invoices,
                 today=today,
-            )
-            summary.unknown += 1
-            return
-        except ChannelError as error:
-            if error.retryable and message.attempts < max_attempts:
-                time.sleep(backoff * 2 ** (message.attempts - 1))
-                message.attempts += 1
-                # Counted before the call, so a crash mid-retry still shows how far it got.
-                Message.objects.filter(pk=message.pk).update(attempts=message.attempts, error=error.reason)
-                continue
-            finish_unsent(
-                message, status=MessageStatus.FAILED, reason=error.reason, invoices=item.invoices, today=today
             )
             summary.failed += 1
-            return
-        except Exception as error:  # noqa: BLE001 (a bug of ours after `sending`: a person checks it)
-            log.exception("message %s: unexpected error while sending", message.pk)
-            finish_unsent(
-                message,
-                status=MessageStatus.UNKNOWN,
-                reason=f"Unexpected error while sending ({type(error).__name__}: {error}); {UNKNOWN_REASON}",
-                invoices=item.invoices,
-                today=today,
-            )
-            summary.unknown += 1
-            return
-        summary.sent += 1
-        return provider_id
+            continue
+        try:
+            item.attachments = _attachments(item)  # here: rendering a PDF reads the database
+        except Exception as error:  # noqa: BLE001
+            _outcome(item, error, summary, today)
+            continue
+        pending[senders.submit(item)] = item
+        if senders.pool is None:  # sent already, in this thread: record it before the next one
+            _collect(pending, senders, summary, today, delivered, flush=False)
 
 
-def dispatch_due_runs(*, now=None, limit=500):
+def _collect(pending, senders, summary, today, delivered, *, flush=True):
+    """Wait for every call in `pending`: record each outcome, retry what a provider refused for now
+    (with backoff, a bounded number of times), mark the messages taken `sent` SENT_BATCH at a time."""
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            item = pending.pop(future)
+            error = future.exception()
+            if error is None:
+                summary.sent += 1
+                delivered.append((item, future.result() or ""))
+                if len(delivered) >= SENT_BATCH:
+                    _mark_sent(delivered)
+                continue
+            delay = _outcome(item, error, summary, today)
+            if delay is not None:
+                pending[senders.submit(item, delay)] = item
+    if flush:
+        _mark_sent(delivered)
+
+
+def dispatch_due_runs(*, now=None, limit=500, connections=None):
     """Send the reminders and create the tasks that fell due, if the send window is open.
 
     Each batch takes the customers of the `limit` oldest due runs, with all their due runs; batches
-    follow until none is left. Returns a DispatchSummary (its str() is one line for logs).
+    follow until none is left. Messages go out over `connections` provider connections at once
+    (DISPATCH_SEND_CONNECTIONS). Returns a DispatchSummary (its str() is one line for logs).
     """
     company = Company.load()
     now = now or timezone.now()
@@ -634,27 +734,21 @@ def dispatch_due_runs(*, now=None, limit=500):
         summary.closed = closed
         return summary
     today = local.date()
-    channels = {Channel.EMAIL: EmailChannel(company=company)}  # one SMTP connection for the batch
-    delivered = []
+    senders = Senders(company, settings.DISPATCH_SEND_CONNECTIONS if connections is None else connections)
+    pending, delivered = {}, []
     try:
-        while True:
-            outgoing, more = _claim(summary, company, today, now, limit, send_day)
+        outgoing, more = _claim(summary, company, today, now, limit, send_day)
+        while outgoing or more:
             # Committed: every message below is `sending` and its runs are tied to it.
-            for item in outgoing:
-                provider_id = _deliver(item, channels, summary, today)
-                if provider_id is not None:
-                    delivered.append((item, provider_id))
-                    if len(delivered) >= SENT_BATCH:
-                        _mark_sent(delivered)
-                summary.messages.append(item.message)
-            _mark_sent(delivered)
-            if not more:
-                break
+            _submit(outgoing, senders, summary, today, pending, delivered)
+            # The next batch is claimed while this one is being sent; two at most are held.
+            outgoing, more = _claim(summary, company, today, now, limit, send_day) if more else ([], False)
+            _collect(pending, senders, summary, today, delivered)
     finally:
-        _mark_sent(delivered)
-        for channel in channels.values():
-            if hasattr(channel, "close"):
-                channel.close()
+        try:
+            senders.close()  # waits for calls under way, so what they sent is recorded below
+        finally:
+            _mark_sent(delivered)
     return summary
 
 

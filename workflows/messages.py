@@ -17,11 +17,14 @@
 
 `invoices` are the invoices one message covers; the oldest due carries `invoiceNumber` and the
 other single-invoice values. Values are strings and ints only, never model objects, so a template
-cannot reach anything else (see templating.py). Render with `templating.render(text, values, html=)`.
+cannot reach anything else (see templating.py). Render with `templating.render(text, values, html=)`,
+or with `fill(text, values, html=)` — the same result, each template split and checked only once,
+for dispatch, which fills one action's template for hundreds of customers.
 """
 
 import datetime as dt
 from decimal import Decimal
+from functools import lru_cache
 from html import escape
 from types import SimpleNamespace
 
@@ -30,13 +33,19 @@ from django.conf import settings
 from invoices.money import format_money
 
 from .models import ActionType
+from .templating import PLACEHOLDER, check
 
 HTML_ACTION_TYPES = frozenset({ActionType.EMAIL, ActionType.INTERNAL_EMAIL})
 
 
+@lru_cache(maxsize=4096)
+def _format_day(day):
+    return f"{day.day} {day:%b %Y}"
+
+
 def format_date(day):
     """A date as people write it: "1 Dec 2026"."""
-    return f"{day.day} {day:%b %Y}" if day else ""
+    return _format_day(day) if day else ""
 
 
 def days_overdue(invoice, today):
@@ -169,6 +178,28 @@ def message_values_pair(*, customer, invoices, contact=None, company, today, por
     html = dict(text, table_outstanding_invoices=html_table(invoices, today))
     text["table_outstanding_invoices"] = text_table(invoices, today)
     return text, html
+
+
+@lru_cache(maxsize=512)
+def _template_parts(text):
+    """The template as (literal, name, literal, …, literal), checked once: TemplateError if unknown."""
+    check(text)
+    return tuple(PLACEHOLDER.split(text or ""))
+
+
+def fill(text, values, *, html=False):
+    """templating.render(text, values, html=html), with the template split and checked once."""
+    parts = _template_parts(text)
+    out = []
+    for index, part in enumerate(parts):
+        if index % 2 == 0:  # literal text around the placeholders
+            out.append(escape(part) if html else part)
+            continue
+        value = values.get(part, "")
+        value = "" if value is None else str(value)
+        out.append(escape(value) if html and part != "table_outstanding_invoices" else value)
+    text = "".join(out)
+    return text.replace("\n", "<br>\n") if html else text
 
 
 def is_html(action_type):

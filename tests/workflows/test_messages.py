@@ -6,9 +6,17 @@ from django.conf import settings
 
 from customers.models import Contact
 from invoices.models import Invoice
+from invoices.money import format_money
 from peakflo.models import Company
-from workflows.messages import message_values, message_values_text, sample_values, values_for
-from workflows.templating import PLACEHOLDERS, render
+from workflows.messages import (
+    fill,
+    message_values,
+    message_values_pair,
+    message_values_text,
+    sample_values,
+    values_for,
+)
+from workflows.templating import PLACEHOLDERS, TemplateError, render
 
 TODAY = dt.date(2026, 12, 11)
 
@@ -130,3 +138,56 @@ def test_sample_values_render_every_placeholder(company):
     assert "Priya Raman" in html and "<table" in html
     assert "INV-2026-0187 · due" in plain and "<table" not in plain
     assert all(_plain(value) for value in sample_values(company).values())
+
+
+def test_the_pair_of_values_for_an_email_is_the_text_and_html_values(company, book, two_invoices):
+    keywords = dict(customer=book["acme"], invoices=two_invoices, company=company, today=TODAY)
+
+    text, html = message_values_pair(**keywords)
+
+    assert text == message_values_text(**keywords)
+    assert html == message_values(**keywords)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Dear {{ recipientName }},\n{{table_outstanding_invoices}}\nIn all: {{ totalAmountDue }} & <thanks>",
+        "{{ invoiceNumber }}{{ invoiceNumber }}",
+        "No placeholder at all.\n",
+        "",
+        "{{ customerName }} — {{ invoiceDaysOverdue }} days",
+    ],
+)
+def test_fill_writes_what_render_writes(company, book, two_invoices, template):
+    values = message_values(customer=book["acme"], invoices=two_invoices, company=company, today=TODAY)
+    values["customerName"] = "Acme <script> & Co"  # escaped in HTML, as render escapes it
+    values["promiseDate"] = None
+
+    for _ in range(2):  # the second time from the split kept for the template
+        assert fill(template, values) == render(template, values)
+        assert fill(template, values, html=True) == render(template, values, html=True)
+
+
+def test_fill_refuses_an_unknown_placeholder_every_time(company):
+    for _ in range(2):
+        with pytest.raises(TemplateError, match="invoice_number"):
+            fill("Pay {{ invoice_number }}", {})
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        (Decimal("1234.5"), "SGD", "SGD\xa01,234.50"),
+        (Decimal("1234.5"), "USD", "$1,234.50"),
+        (Decimal("1234.6"), "IDR", "IDR\xa01,235"),  # no decimals in rupiah
+        (Decimal("-0.00"), "SGD", "-SGD\xa00.00"),
+        (Decimal("0"), "SGD", "SGD\xa00.00"),  # equal to -0.00, printed apart
+        ("99.995", "SGD", "SGD\xa0100.00"),
+        (7, "THB", "THB\xa07.00"),
+    ],
+)
+def test_money_reads_the_same_every_time(amount, currency, expected):
+    assert format_money(amount, currency) == expected
+    assert format_money(amount, currency) == expected  # and from what was kept of the first time
+    assert format_money(None, currency) == ""
