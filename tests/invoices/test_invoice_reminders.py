@@ -35,3 +35,19 @@ def test_outsiders_and_auditors_cannot_pause(client, book, am_bob, auditor):
     assert client.post(url(invoice), {"action": "pause", "reason": "x"}).status_code == 403
     assert client.get(url(invoice)).status_code in (302, 405)
     assert not Invoice.objects.filter(reminders_paused=True).exists()
+
+
+def test_a_disputed_invoice_says_the_dispute_holds_its_reminders(client, book, am_alice):
+    from disputes.models import DisputeReason
+    from disputes.services import raise_dispute
+
+    invoice = book["invoices"][0]
+    reason, _ = DisputeReason.objects.get_or_create(name="Double charged")
+    dispute = raise_dispute(invoice=invoice, reason=reason, actor=am_alice, comment="Paid twice")
+    assert client.login(email=am_alice.email, password=PASSWORD)
+
+    page = client.get(f"/invoices/{invoice.pk}/").text
+    reminders = page[page.index('id="reminders"') :]
+    reminders = reminders[: reminders.index("</div>")]
+    assert "Held" in reminders and f"/disputes/{dispute.pk}/" in reminders
+    assert "Pause reminders" not in reminders
