@@ -298,8 +298,11 @@ def _fill_scope(cursor, plan, today):
 # --- The statements ------------------------------------------------------------------------------
 
 
-def _window_sql(actions, plan, today, params):
-    """Open invoices with at least one of `actions` falling due in (last day, today], by date range."""
+def _window_arms(actions, plan, today, params):
+    """SQL conditions: one of `actions` falls due in (last day, today], as ranges on indexed dates.
+
+    Returns (on the invoice's own dates, on its customer's promise date — for invoices without one).
+    """
     arms, customer_arms = [], []
     for n, spec in enumerate(actions):
         # anchor + shift in (last_day, today]  ⇔  anchor in (last_day - shift, today - shift]
@@ -310,22 +313,20 @@ def _window_sql(actions, plan, today, params):
             customer_arms.append(f"(c.promise_date > %(from{n})s AND c.promise_date <= %(to{n})s)")
         else:
             arms.append(f"(i.{spec.anchor} > %(from{n})s AND i.{spec.anchor} <= %(to{n})s)")
-    sql = f"SELECT i.id, FALSE FROM invoices_invoice i WHERE i.status = '{OPEN}' AND ({' OR '.join(arms)})"
-    if customer_arms:  # an invoice without its own promise counts from the customer's promise
-        sql += f"""
-            UNION ALL
-            SELECT i.id, FALSE FROM invoices_invoice i
-            WHERE i.status = '{OPEN}' AND i.promise_date IS NULL AND i.customer_id IN (
-                SELECT c.id FROM customers_customer c WHERE {" OR ".join(customer_arms)}
-            )"""
-    return sql
+    own = f"({' OR '.join(arms)})"  # a bare OR of ranges: the planner ORs index scans for it
+    customers = (
+        f"(i.promise_date IS NULL AND COALESCE({' OR '.join(customer_arms)}, FALSE))" if customer_arms else ""
+    )
+    return own, customers
 
 
 def _relative_runs_sql(actions, *, is_default, plan, today, params):
     """One workflow's relative steps (days before/after the due, issue or promise date).
 
     Each invoice's latest due step (`latest`) is worked out on its own row from the workflow's few
-    actions, so the statement needs no window over all rows.
+    actions, so the statement needs no window over all rows. An incremental tick reads the invoices
+    in three disjoint parts, each row once: a step in the window by the invoice's dates, by its
+    customer's promise date, or neither but a full pass is due.
     """
     full = plan.full_for(actions[0].workflow_id)
     rows = ", ".join(
@@ -337,30 +338,38 @@ def _relative_runs_sql(actions, *, is_default, plan, today, params):
         eligible = f"{due} <= %(today)s" if spec.manual else f"NOT inv.held AND {due} <= %(today)s"
         latest_terms.append(f"CASE WHEN {eligible} THEN {due} END")
     anchor = "CASE a.anchor WHEN 'due_date' THEN r.due_date WHEN 'issue_date' THEN r.issue_date ELSE r.promised END"
+    columns = f"""i.id, i.due_date, i.issue_date, COALESCE(i.promise_date, c.promise_date) AS promised,
+               {HELD_SQL} AS held"""
+    joins = """JOIN customers_customer c ON c.id = i.customer_id
+        LEFT JOIN busy b ON b.customer_id = i.customer_id"""
+    eligible = _eligible_sql(_workflow_match(is_default))
     if full:
-        scope_cte, scope_join, is_full = "", "", "TRUE"
+        invoices = f"SELECT {columns}, TRUE AS is_full FROM invoices_invoice i {joins} WHERE {eligible}"
     else:
-        scope_cte = f"""
-        scope AS (
-            SELECT id, bool_or(is_full) AS is_full FROM (
-                SELECT s.invoice_id AS id, TRUE AS is_full FROM tick_scope s
-                UNION ALL
-                {_window_sql(actions, plan, today, params)}
-            ) candidates GROUP BY id
-        ),"""
-        scope_join, is_full = "JOIN scope ON scope.id = i.id", "scope.is_full"
         params["last_day"] = plan.last_day
+        own, customers = _window_arms(actions, plan, today, params)
+        in_scope = "EXISTS (SELECT 1 FROM tick_scope s WHERE s.invoice_id = i.id)"
+        parts = [
+            f"SELECT {columns}, {in_scope} AS is_full FROM invoices_invoice i {joins} WHERE {eligible} AND {own}"
+        ]
+        if customers:
+            parts.append(
+                f"SELECT {columns}, {in_scope} AS is_full FROM invoices_invoice i {joins} "
+                f"WHERE {eligible} AND NOT COALESCE({own}, FALSE) AND {customers}"
+            )
+        neither = f"NOT COALESCE({own}, FALSE)" + (
+            f" AND NOT COALESCE({customers}, FALSE)" if customers else ""
+        )
+        parts.append(
+            f"SELECT {columns}, TRUE AS is_full FROM tick_scope s JOIN invoices_invoice i ON i.id = s.invoice_id "
+            f"{joins} WHERE {eligible} AND {neither}"
+        )
+        invoices = "\n        UNION ALL\n        ".join(parts)
     return f"""
-    WITH {BUSY_SQL},{scope_cte}
+    WITH {BUSY_SQL},
     acts (id, anchor, shift, manual) AS (VALUES {rows}),
     inv AS (
-        SELECT i.id, i.due_date, i.issue_date, COALESCE(i.promise_date, c.promise_date) AS promised,
-               {HELD_SQL} AS held, {is_full} AS is_full
-        FROM invoices_invoice i
-        {scope_join}
-        JOIN customers_customer c ON c.id = i.customer_id
-        LEFT JOIN busy b ON b.customer_id = i.customer_id
-        WHERE {_eligible_sql(_workflow_match(is_default))}
+        {invoices}
     ),
     ranked AS (
         SELECT inv.*, {_latest_sql(latest_terms)} AS latest FROM inv
@@ -509,6 +518,8 @@ def schedule_due_runs(*, today=None, full=False):
         plan = _plan(_load_state(cursor), today=today, now=now, default_id=default_id, specs=specs, full=full)
         scoped = not plan.full
         if scoped:
+            # Small statements: compiling them (JIT, planned for the table sizes) costs more than it saves.
+            cursor.execute("SET LOCAL jit = off")
             _fill_scope(cursor, plan, today)
 
         settled, disputed = _end_runs_sql(scoped=scoped)
