@@ -7,6 +7,17 @@ invoice, and writes that message as `sending` — tied to its runs — and COMMI
 provider; `sent` with the provider's id follows. A crash in between leaves `sending`, which
 `sweep_stale_sending` turns into `unknown` for a person to check: never a second copy.
 Manual action types become a task for their owner instead.
+
+Checked again under the lock: paid or voided, disputed, paused, promised, held by a task, the
+action switched off or the customer moved to another workflow — the run is `skipped` with the
+reason. Outside business days (not a send weekday, or a company holiday) the runs of workflows
+that send on business days only stay pending for the next one. Only messages that may reach the
+customer (reminders on the customer's channels, messages sent by hand) count toward the contact
+delay; internal notification emails and webhooks neither count nor wait.
+
+Speed (bench/bench_dispatch.py): a batch is claimed in about a dozen queries, whatever its size;
+its messages go out over DISPATCH_SEND_CONNECTIONS provider connections at once (threads that only
+call the provider, each keeping its SMTP connection open), while the next batch is claimed.
 """
 
 import datetime as dt
