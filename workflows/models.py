@@ -154,16 +154,22 @@ class RunStatus(models.TextChoices):
 class ActionRun(models.Model):
     """One occurrence of an action for one invoice; the unique key makes scheduling idempotent."""
 
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="runs")
-    invoice = models.ForeignKey("invoices.Invoice", on_delete=models.CASCADE, related_name="action_runs")
+    # No single-column indexes on the keys: the unique key leads with action, the status index with
+    # invoice, and message/task are indexed only where set. Every index costs the tick on each new run.
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="runs", db_index=False)
+    invoice = models.ForeignKey(
+        "invoices.Invoice", on_delete=models.CASCADE, related_name="action_runs", db_index=False
+    )
     occurrence = models.PositiveIntegerField(default=1)
     due_on = models.DateField()
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
     reason = models.CharField(max_length=200, blank=True)
     message = models.ForeignKey(
-        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs", db_index=False
     )
-    task = models.ForeignKey("Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    task = models.ForeignKey(
+        "Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -175,6 +181,10 @@ class ActionRun(models.Model):
         indexes = [
             models.Index(fields=["due_on"], condition=Q(status="pending"), name="actionrun_pending_due_idx"),
             models.Index(fields=["invoice", "status"], name="actionrun_invoice_status_idx"),
+            models.Index(
+                fields=["message"], condition=Q(message__isnull=False), name="actionrun_message_idx"
+            ),
+            models.Index(fields=["task"], condition=Q(task__isnull=False), name="actionrun_task_idx"),
         ]
 
     def __str__(self):
