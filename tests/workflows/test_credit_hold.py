@@ -241,3 +241,19 @@ def test_an_account_manager_cannot_change_the_limits(client, company, am_alice):
     assert response.status_code == 403
     workflow.refresh_from_db()
     assert workflow.credit_limit_amount is None
+
+
+def test_run_engine_by_hand_decides_credit_holds_too(company, default_workflow, am_alice):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    customer = Customer.objects.create(code="CR-9", name="Hand Run", currency="SGD", account_manager=am_alice)
+    invoice(customer, "CR-9-A", "1500.00")
+    out = StringIO()
+
+    call_command("run_engine", "--today", TODAY.isoformat(), stdout=out)
+
+    assert "Credit holds: 1 put on, 0 lifted." in out.getvalue()
+    customer.refresh_from_db()
+    assert customer.credit_hold

@@ -2,6 +2,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
+from workflows.credit import update_credit_holds
 from workflows.dispatch import dispatch_due_runs
 from workflows.engine import schedule_due_runs
 
@@ -34,4 +35,6 @@ class Command(BaseCommand):
             f"{result['mode'].capitalize()} tick: scheduled {scheduled} runs; "
             f"ended {result['ended']} runs of settled or disputed invoices."
         )
+        put_on, lifted = update_credit_holds(today)
+        self.stdout.write(f"Credit holds: {put_on} put on, {lifted} lifted.")
         self.stdout.write(str(dispatch_due_runs()))
