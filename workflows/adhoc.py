@@ -16,10 +16,11 @@ from customers import timeline
 from customers.models import ActivityKind
 from invoices.models import Invoice
 from peakflo.models import Company
+from portal.links import reminder_link
 
 from .channels import ChannelError, ChannelUncertain, get_channel
 from .dispatch import UNKNOWN_REASON, contact_channel_address, message_timeline_data
-from .messages import message_values, message_values_text
+from .messages import PORTAL_LINK, message_values, message_values_text
 from .models import Channel, Message, MessageStatus
 from .templating import TemplateError, check, render
 
@@ -46,7 +47,7 @@ def contact_address(contact, channel):
     return (contact_channel_address(contact, channel) or "").strip() if contact else ""
 
 
-def _render(*, customer, channel, contact, subject, body, invoices):
+def _render(*, customer, channel, contact, subject, body, invoices, sending=False):
     if channel not in ADHOC_CHANNELS:
         raise ValidationError(f"“{channel}” is not a channel messages can be sent on.")
     subject = subject if channel == Channel.EMAIL else ""
@@ -63,6 +64,9 @@ def _render(*, customer, channel, contact, subject, body, invoices):
         "company": company,
         "today": company.today(),
     }
+    if sending and PORTAL_LINK in subject + body:
+        # A real link only for a message that goes out; the preview shows the portal's address.
+        keywords["portal_link"] = reminder_link(customer=customer, contact=contact)
     text_values = message_values_text(**keywords)
     rendered = Rendered(
         subject=" ".join(render(subject, text_values).split())[:300],
@@ -107,7 +111,13 @@ def send_adhoc_message(*, customer, channel, contact, subject, body, invoices=No
     if not address:
         raise ValidationError(f"{contact.name} has no {Channel(channel).label} address.")
     rendered, invoices = _render(
-        customer=customer, channel=channel, contact=contact, subject=subject, body=body, invoices=invoices
+        customer=customer,
+        channel=channel,
+        contact=contact,
+        subject=subject,
+        body=body,
+        invoices=invoices,
+        sending=True,
     )
     if not rendered.body.strip():
         raise ValidationError("The message is empty.")

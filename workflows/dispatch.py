@@ -39,10 +39,11 @@ from customers.models import ActivityKind, Customer
 from disputes.models import Dispute
 from invoices.models import InvoiceStatus
 from peakflo.models import Company, Holiday
+from portal.links import reminder_link
 
 from .channels import ChannelError, ChannelUncertain, EmailChannel, channel_kind, get_channel
 from .engine import SKIPPED_SETTLED
-from .messages import fill, is_html, message_values_pair, message_values_text, text_table
+from .messages import PORTAL_LINK, fill, is_html, message_values_pair, message_values_text, text_table
 from .models import (
     MANUAL_ACTION_TYPES,
     Action,
@@ -268,6 +269,9 @@ def _compose(action, customer, invoices, company, today):
         "company": company,
         "today": today,
     }
+    if PORTAL_LINK in action.subject + action.body:
+        # Made only when the template asks for it: a link is a row, and most reminders carry none.
+        keywords["portal_link"] = reminder_link(customer=customer, contact=main)
     to = _recipients(action, customer, kind, main, others)
     message = Message(
         customer=customer,

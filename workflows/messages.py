@@ -36,6 +36,7 @@ from .models import ActionType
 from .templating import PLACEHOLDER, check
 
 HTML_ACTION_TYPES = frozenset({ActionType.EMAIL, ActionType.INTERNAL_EMAIL})
+PORTAL_LINK = "customerPortalLink"  # the placeholder whose value is a sign-in link made per message
 
 
 @lru_cache(maxsize=4096)
