@@ -93,3 +93,14 @@ def celery_processes(transactional_db, tmp_path):
     processes = CeleryProcesses(tmp_path)
     yield processes
     processes.stop()
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server on a local port (aiosmtpd), with Django's SMTP backend pointed at it."""
+    from tests.workflows.local_servers import SmtpServer
+
+    server = SmtpServer().start()
+    server.use_in(settings)
+    yield server
+    server.stop()

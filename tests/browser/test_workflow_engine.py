@@ -11,7 +11,6 @@ from customers.models import Contact, Customer
 from invoices.models import Invoice
 from peakflo.models import Company
 from tests.conftest import PASSWORD
-from tests.workflows.local_servers import SmtpServer
 from workflows.dispatch import dispatch_due_runs
 from workflows.engine import schedule_due_runs
 from workflows.models import Action, Message, MessageStatus, Workflow
@@ -27,14 +26,6 @@ BODY = (
     "{{ table_outstanding_invoices }}\n\n"
     "Kind regards,\n{{ accountManagerName }}"
 )
-
-
-@pytest.fixture
-def smtp(settings):
-    server = SmtpServer().start()
-    server.use_in(settings)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

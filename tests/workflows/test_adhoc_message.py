@@ -9,18 +9,10 @@ from django.urls import reverse
 from customers.models import Activity, ActivityKind, Contact
 from peakflo.models import Company
 from tests.conftest import PASSWORD
-from tests.workflows.local_servers import HttpServer, SmtpServer
+from tests.workflows.local_servers import HttpServer
 from tests.workflows.test_dispatch import due_run, make_customer, make_invoice
 from workflows.dispatch import dispatch_due_runs
 from workflows.models import Action, ActionType, Channel, Message, MessageStatus, RunStatus, Workflow
-
-
-@pytest.fixture
-def smtp(settings):
-    server = SmtpServer().start()
-    server.use_in(settings)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from customers.models import Customer
 from peakflo.models import Company
-from tests.workflows.local_servers import HttpServer, SmtpServer
+from tests.workflows.local_servers import HttpServer
 from workflows.channels import (
     ChannelError,
     ChannelUncertain,
@@ -20,14 +20,6 @@ from workflows.channels import (
     get_channel,
 )
 from workflows.models import Action, Channel, Message, Workflow
-
-
-@pytest.fixture
-def smtp(settings):
-    server = SmtpServer().start()
-    server.use_in(settings)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.utils import timezone
 from customers.models import Activity, ActivityKind, Contact, Customer
 from invoices.models import Invoice
 from peakflo.models import Company
-from tests.workflows.local_servers import HttpServer, SmtpServer
+from tests.workflows.local_servers import HttpServer
 from workflows.dispatch import (
     SKIPPED_INVOICE_PAUSED,
     SKIPPED_PAUSED,
@@ -29,14 +29,6 @@ from workflows.models import (
     Task,
     Workflow,
 )
-
-
-@pytest.fixture
-def smtp(settings):
-    server = SmtpServer().start()
-    server.use_in(settings)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from customers.models import Activity, ActivityKind
 from disputes.models import DisputeReason
 from disputes.services import raise_dispute, resolve_dispute
 from peakflo.models import Company, Holiday
-from tests.workflows.local_servers import HttpServer, SmtpServer
+from tests.workflows.local_servers import HttpServer
 from tests.workflows.test_dispatch import due_run, make_customer, make_invoice
 from workflows.dispatch import SKIPPED_DISPUTED, dispatch_due_runs
 from workflows.models import (
@@ -24,14 +24,6 @@ from workflows.models import (
     Task,
     Workflow,
 )
-
-
-@pytest.fixture
-def smtp(settings):
-    server = SmtpServer().start()
-    server.use_in(settings)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

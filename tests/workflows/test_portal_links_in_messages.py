@@ -7,7 +7,6 @@ import pytest
 
 from peakflo.models import Company
 from portal.models import LinkPurpose, PortalLink
-from tests.workflows.local_servers import SmtpServer
 from tests.workflows.test_dispatch import due_run, make_customer, make_invoice
 from tests.workflows.test_dispatch_holds import open_all_week
 from workflows.adhoc import preview_adhoc_message, send_adhoc_message
@@ -17,13 +16,9 @@ from workflows.models import Action, ActionType, Channel, Workflow
 LINK = re.compile(r"http://testserver/portal/link/[\w-]+/")
 
 
-@pytest.fixture
-def smtp(settings):
-    server = SmtpServer().start()
-    server.use_in(settings)
+@pytest.fixture(autouse=True)
+def site_url(settings):
     settings.SITE_URL = "http://testserver"
-    yield server
-    server.stop()
 
 
 @pytest.fixture

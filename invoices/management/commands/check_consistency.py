@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from invoices.selectors import inconsistent_invoices, invoice_problems, overallocated_payments
+from workflows.selectors import orphan_runs
 
 
 class Command(BaseCommand):
@@ -25,9 +26,13 @@ class Command(BaseCommand):
                 f"payment {payment.pk} from {payment.customer.code} on {payment.date}: amount {payment.amount} "
                 f"{payment.currency} but allocations sum to {payment.allocated}"
             )
-        if invoice_count or payment_count:
+        orphans = orphan_runs().count()
+        if orphans:
+            self.stdout.write(f"{orphans} action run(s) point at an invoice or action that no longer exists")
+        if invoice_count or payment_count or orphans:
             raise CommandError(
-                f"Found {invoice_count} inconsistent invoice(s) and {payment_count} over-allocated payment(s).",
+                f"Found {invoice_count} inconsistent invoice(s), {payment_count} over-allocated payment(s) "
+                f"and {orphans} orphaned action run(s).",
                 returncode=1,
             )
         self.stdout.write(
