@@ -210,6 +210,8 @@ def main():
     print(f"  (ratio to one bare INSERT of the same runs: {next_day / bare:.2f})")
     report("steady-state tick, after changes", changed, "s", 2)
     report("steady-state tick, the same day", same_day, "s", 2)
+    # Other work on the machine stretches every figure: say how busy it was.
+    print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
