@@ -24,5 +24,5 @@ urlpatterns = [
     path("actions/", include("workflows.task_urls")),
     path("disputes/", include("disputes.urls")),
     path("portal/", include("portal.urls")),
-    path("reports/", views.coming, {"section": "reports"}, name="reports"),
+    path("reports/", include("reports.urls")),
 ]

@@ -39,3 +39,9 @@ def dashboard(request):
             promises=selectors.promises(scope),
         )
     return render(request, "reports/dashboard.html", context)
+
+
+@login_required
+def reports_index(request):
+    """The list of reports; each is an entry of templates/reports/_index_*.html."""
+    return render(request, "reports/index.html", {"company": Company.load()})
