@@ -488,14 +488,31 @@ SENT_BATCH = 20
 
 
 def _record_sent(messages, now):
-    """Write `sent`, the provider's id and the attempts of `messages`: one statement on PostgreSQL."""
+    """Write `sent`, the provider's id and the attempts of `messages`: one statement on PostgreSQL.
+
+    A delivery report can beat this write (Twilio calls back at once): a message no longer `sending`
+    keeps the status the report gave it.
+    """
     if connection.vendor != "postgresql":
-        Message.objects.bulk_update(messages, ["status", "provider_id", "sent_at", "attempts", "error"])
+        reported = set(
+            Message.objects.filter(pk__in=[m.pk for m in messages])
+            .exclude(status=MessageStatus.SENDING)
+            .values_list("pk", flat=True)
+        )
+        Message.objects.bulk_update(
+            [m for m in messages if m.pk not in reported],
+            ["status", "provider_id", "sent_at", "attempts", "error"],
+        )
+        Message.objects.bulk_update(
+            [m for m in messages if m.pk in reported], ["provider_id", "sent_at", "attempts"]
+        )
         return
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Message._meta.db_table} AS message "
-            "SET status = %s, sent_at = %s, error = '', provider_id = sent.provider_id, attempts = sent.attempts "
+            "SET status = CASE WHEN message.status = 'sending' THEN %s ELSE message.status END, "
+            "sent_at = %s, error = CASE WHEN message.status = 'sending' THEN '' ELSE message.error END, "
+            "provider_id = sent.provider_id, attempts = sent.attempts "
             "FROM unnest(%s::bigint[], %s::varchar[], %s::smallint[]) AS sent(id, provider_id, attempts) "
             "WHERE message.id = sent.id",
             [

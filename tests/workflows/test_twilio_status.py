@@ -271,3 +271,20 @@ def test_a_message_id_in_the_url_with_another_sid_changes_nothing(twilio_setting
 
 def test_only_post_is_answered(twilio_settings, client):
     assert client.get("/webhooks/twilio/status/").status_code == 405
+
+
+def test_a_delivery_report_that_beats_dispatch_recording_sent_is_kept(twilio_settings, client, sent_sms):
+    # Twilio can call back before dispatch has written `sent`: the report must not be overwritten.
+    from django.utils import timezone
+
+    from workflows.dispatch import _record_sent
+
+    Message.objects.filter(pk=sent_sms.pk).update(status=MessageStatus.SENDING, provider_id="")
+    assert callback(client, sent_sms).status_code == 200
+    assert Message.objects.get(pk=sent_sms.pk).status == MessageStatus.DELIVERED
+
+    sent_sms.status, sent_sms.provider_id, sent_sms.attempts = MessageStatus.SENT, "SM0001", 1
+    _record_sent([sent_sms], timezone.now())
+
+    message = Message.objects.get(pk=sent_sms.pk)
+    assert (message.status, message.provider_id) == (MessageStatus.DELIVERED, "SM0001")
