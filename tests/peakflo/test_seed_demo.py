@@ -156,3 +156,14 @@ def test_large_mode_in_small():
         issue_date="2026-01-01",
         due_date="2026-01-31",
     )
+
+
+def test_the_output_ends_with_a_working_payer_portal_link(seeded, client, settings):
+    link = seeded.strip().splitlines()[-1].strip()
+    customer = Customer.objects.get(code="C-1001")
+    assert seeded.strip().splitlines()[-2].startswith(f"The payer portal as {customer.name}")
+
+    path = link.removeprefix(settings.SITE_URL)
+    signed_in = client.post(path, follow=True)
+
+    assert signed_in.status_code == 200 and customer.name in signed_in.text

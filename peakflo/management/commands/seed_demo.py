@@ -214,6 +214,17 @@ class Command(BaseCommand):
             extra = ", default account manager" if is_default else ""
             self.stdout.write(f"  {email:<34} {name:<14} {Role(role).label}{extra}")
         self.stdout.write("Users that already existed keep the password they had.")
+        self.portal_link()
+
+    def portal_link(self):
+        """A link into the payer portal as the first demo customer: in the demo, emails go to the console."""
+        from portal.links import reminder_link
+
+        customer = Customer.objects.filter(code="C-1001").first()
+        if customer is None or not customer.contacts.exists():
+            return
+        link = reminder_link(customer=customer)
+        self.stdout.write(f"\nThe payer portal as {customer.name} (valid for 30 days):\n  {link}")
 
     # --- the things every mode needs -------------------------------------------------------------
 
