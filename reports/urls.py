@@ -1,10 +1,31 @@
 from django.urls import path
 
-from . import invoice_status_views, views
+from . import customer_status_views, invoice_status_views, views
 
 # Each report adds its own lines below (one module per report: reports/<report>_views.py).
 urlpatterns = [
     path("", views.reports_index, name="reports"),
     path("invoices/", invoice_status_views.invoice_status_report, name="report_invoice_status"),
     path("invoices/export/", invoice_status_views.invoice_status_export, name="report_invoice_status_export"),
+    path("customers/", customer_status_views.customer_status, name="report_customer_status"),
+    path(
+        "customers/export/",
+        customer_status_views.customer_status_export,
+        name="report_customer_status_export",
+    ),
+    path(
+        "customers/<int:pk>/tags/",
+        customer_status_views.customer_status_tags,
+        name="report_customer_status_tags",
+    ),
+    path(
+        "customers/<int:pk>/promise/",
+        customer_status_views.customer_status_promise,
+        name="report_customer_status_promise",
+    ),
+    path(
+        "customers/<int:pk>/task/",
+        customer_status_views.customer_status_task,
+        name="report_customer_status_task",
+    ),
 ]

@@ -1,0 +1,228 @@
+"""Customer Status Tracking Report: the list, its Excel export, inline tags and promise, a task dialog."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from customers import services as customer_services
+from customers.models import Customer
+from customers.selectors import AGING_BUCKETS
+from peakflo.models import Company
+from peakflo.permissions import can_write, require_write, write_required
+from peakflo.spreadsheets import write_xlsx
+from workflows import task_services
+
+from .customer_status import attach_activities, customer_status_rows
+from .customer_status_filters import CustomerStatusFilter
+from .customer_status_forms import PromiseForm, ReportTaskForm, TagsForm
+
+PAGE_SIZE = 50
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _filtered(request, today):
+    filterset = CustomerStatusFilter(
+        request.GET or None, queryset=customer_status_rows(request.user, today=today)
+    )
+    return filterset, (filterset.qs if filterset.is_bound else filterset.queryset.order_by("name", "pk"))
+
+
+@login_required
+def customer_status(request):
+    today = Company.load().today()
+    filterset, customers = _filtered(request, today)
+    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = attach_activities(page.object_list)
+    context = {
+        "filter": filterset,
+        "page": page,
+        "today": today,
+        "buckets": AGING_BUCKETS,
+        "can_write": can_write(request.user),
+        "sees_nothing": not page.paginator.count and not Customer.objects.visible_to(request.user).exists(),
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "reports/customer_status_table.html", context)
+    return render(request, "reports/customer_status.html", context)
+
+
+@login_required
+def customer_status_export(request):
+    today = Company.load().today()
+    _, customers = _filtered(request, today)
+    headers = ["Customer ID", "Name", "Account manager", "Currency", "Balance", "Overdue",
+               *[label for _, label, _, _ in AGING_BUCKETS], "Payment behaviour", "Tags",
+               "Promise amount", "Promise date", "Course of action", "Course of action on",
+               "Last input by", "Last input on"]  # fmt: skip
+
+    def rows():
+        chunk = []
+        for customer in customers.iterator(chunk_size=2000):
+            chunk.append(customer)
+            if len(chunk) == 2000:
+                yield from _export_rows(chunk)
+                chunk = []
+        yield from _export_rows(chunk)
+
+    response = HttpResponse(write_xlsx(headers, rows(), sheet_title="Customer status"), content_type=XLSX)
+    response["Content-Disposition"] = (
+        f'attachment; filename="customer-status-{timezone.localdate():%Y-%m-%d}.xlsx"'
+    )
+    return response
+
+
+def _local(moment):
+    return timezone.localtime(moment).replace(tzinfo=None) if moment else None
+
+
+def _export_rows(customers):
+    for c in attach_activities(customers):
+        action, last = c.course_of_action, c.last_input
+        yield [
+            c.code,
+            c.name,
+            c.account_manager.get_full_name() if c.account_manager else "",
+            c.currency,
+            c.balance,
+            c.overdue,
+            *[getattr(c, key) for key, _, _, _ in AGING_BUCKETS],
+            c.behaviour_text,
+            ", ".join(tag.name for tag in c.tags.all()),
+            c.promise_amount,
+            c.promise_date,
+            action.get_kind_display() if action else "",
+            _local(action.created_at) if action else None,
+            last.actor_user.get_full_name() if last else "",
+            _local(last.created_at) if last else None,
+        ]
+
+
+def _one_row(request, pk):
+    """The customer as a report row (404 outside the user's customers)."""
+    today = Company.load().today()
+    customer = get_object_or_404(customer_status_rows(request.user, today=today), pk=pk)
+    return attach_activities([customer])[0]
+
+
+def _visible_customer(request, pk):
+    return get_object_or_404(Customer.objects.visible_to(request.user).select_for_update(of=("self",)), pk=pk)
+
+
+def _cell(request, template, customer, **extra):
+    return render(request, template, {"customer": customer, "can_write": can_write(request.user), **extra})
+
+
+@login_required
+def customer_status_tags(request, pk):
+    """GET: the tags cell (or its form with ?edit=1); POST: save through the customer service."""
+    if request.method == "POST" or request.GET.get("edit"):
+        require_write(request.user)  # auditors look but do not change
+    if request.method == "POST":
+        form = TagsForm(request.POST)
+        if form.is_valid():
+            with transaction.atomic():
+                customer = _visible_customer(request, pk)
+                customer_services.update_customer(
+                    customer=customer,
+                    actor=request.user,
+                    tags=form.cleaned_data["tags"],
+                    new_tags=form.new_tag_names(),
+                )
+            return _cell(request, "reports/customer_status_tags_cell.html", _one_row(request, pk))
+        return _cell(request, "reports/customer_status_tags_form.html", _one_row(request, pk), form=form)
+    customer = _one_row(request, pk)
+    if request.GET.get("edit"):
+        form = TagsForm(initial={"tags": list(customer.tags.all())})
+        return _cell(request, "reports/customer_status_tags_form.html", customer, form=form)
+    return _cell(request, "reports/customer_status_tags_cell.html", customer)
+
+
+@login_required
+def customer_status_promise(request, pk):
+    """GET: the promise cell (or its form with ?edit=1); POST: record the promise to pay."""
+    if request.method == "POST" or request.GET.get("edit"):
+        require_write(request.user)  # auditors look but do not change
+    if request.method == "POST":
+        form = PromiseForm(request.POST)
+        if form.is_valid():
+            with transaction.atomic():
+                customer = _visible_customer(request, pk)
+                try:
+                    customer_services.record_promise_to_pay(
+                        customer=customer,
+                        amount=form.cleaned_data["promise_amount"],
+                        date=form.cleaned_data["promise_date"],
+                        actor=request.user,
+                    )
+                except ValidationError as error:
+                    form.add_error(None, error)
+            if not form.errors:
+                return _cell(request, "reports/customer_status_promise_cell.html", _one_row(request, pk))
+        return _cell(request, "reports/customer_status_promise_form.html", _one_row(request, pk), form=form)
+    customer = _one_row(request, pk)
+    if request.GET.get("edit"):
+        form = PromiseForm(
+            initial={"promise_amount": customer.promise_amount, "promise_date": customer.promise_date}
+        )
+        return _cell(request, "reports/customer_status_promise_form.html", customer, form=form)
+    return _cell(request, "reports/customer_status_promise_cell.html", customer)
+
+
+def _back_to_report(request):
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) and target.startswith(
+        reverse("report_customer_status")
+    ):
+        return target
+    return reverse("report_customer_status")
+
+
+@write_required
+def customer_status_task(request, pk):
+    """Create a task (and, if given, record a promise to pay) from the report's action column."""
+    customer = get_object_or_404(
+        Customer.objects.visible_to(request.user).select_related("account_manager"), pk=pk
+    )
+    today = Company.load().today()
+    initial = {"owner": customer.account_manager, "due_on": today + dt.timedelta(days=1)}
+    form = ReportTaskForm(request.POST or None, customer=customer, today=today, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        with transaction.atomic():
+            if data["promise_amount"] is not None:
+                customer_services.record_promise_to_pay(
+                    customer=customer,
+                    amount=data["promise_amount"],
+                    date=data["promise_date"],
+                    actor=request.user,
+                )
+            task = task_services.create_task(
+                customer=customer,
+                kind=data["kind"],
+                title=data["title"],
+                details=data["details"],
+                owner=data["owner"],
+                due_on=data["due_on"],
+                actor=request.user,
+            )
+        messages.success(
+            request, f"Task “{task.title}” created for {customer.name}, due {task.due_on:%-d %b %Y}."
+        )
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = _back_to_report(request)
+            return response
+        return redirect(_back_to_report(request))
+    context = {"form": form, "customer": customer, "next": _back_to_report(request)}
+    if request.htmx:
+        return render(request, "reports/customer_status_task_form.html", context)
+    return render(request, "reports/customer_status_task.html", context)
