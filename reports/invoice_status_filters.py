@@ -26,6 +26,7 @@ class InvoiceStatusFilter(django_filters.FilterSet):
     account_manager = django_filters.ModelChoiceFilter(
         field_name="customer__account_manager",
         queryset=User.objects.none(),
+        label="Account manager",
         empty_label="Any account manager",
     )
     customer_name = django_filters.CharFilter(method="search_customer", label="Customer")
@@ -39,13 +40,19 @@ class InvoiceStatusFilter(django_filters.FilterSet):
     overdue_max = django_filters.NumberFilter(
         field_name="days_late", lookup_expr="lte", label="Days overdue to", widget=NUMBER
     )
-    due_from = django_filters.DateFilter(field_name="due_date", lookup_expr="gte", widget=DATE)
-    due_to = django_filters.DateFilter(field_name="due_date", lookup_expr="lte", widget=DATE)
+    due_from = django_filters.DateFilter(
+        field_name="due_date", lookup_expr="gte", label="Due from", widget=DATE
+    )
+    due_to = django_filters.DateFilter(field_name="due_date", lookup_expr="lte", label="Due to", widget=DATE)
     disputed = django_filters.ChoiceFilter(
         choices=DISPUTED_CHOICES, method="filter_disputed", empty_label="Disputed or not"
     )
-    amount_min = django_filters.NumberFilter(field_name="amount_due", lookup_expr="gte", widget=MONEY)
-    amount_max = django_filters.NumberFilter(field_name="amount_due", lookup_expr="lte", widget=MONEY)
+    amount_min = django_filters.NumberFilter(
+        field_name="amount_due", lookup_expr="gte", label="Amount due from", widget=MONEY
+    )
+    amount_max = django_filters.NumberFilter(
+        field_name="amount_due", lookup_expr="lte", label="Amount due to", widget=MONEY
+    )
     sort = django_filters.OrderingFilter(
         fields=(
             ("customer__name", "customer"),

@@ -2,7 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -19,6 +19,18 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _filtered_rows(request, today):
     rows = invoice_status_rows(request.user, today=today)
     return InvoiceStatusFilter(request.GET or None, queryset=rows, user=request.user, today=today)
+
+
+def _bad_filters(filterset):
+    """'Days overdue from: Enter a number.' for each filter that could not be read (none when unbound)."""
+    if not filterset.is_bound or filterset.is_valid():
+        return []
+    form = filterset.form
+    return [
+        f"{form.fields[name].label or name}: {error}"
+        for name, errors in form.errors.items()
+        for error in errors
+    ]
 
 
 def status_label(invoice):
@@ -40,6 +52,7 @@ def invoice_status_report(request):
         "page": page,
         "today": today,
         "query": request.GET.copy(),
+        "bad_filters": _bad_filters(filterset),
         "filtered": any(value for key, value in request.GET.items() if key not in ("page", "sort")),
     }
     if request.htmx and not request.htmx.boosted:
@@ -50,7 +63,11 @@ def invoice_status_report(request):
 @login_required
 def invoice_status_export(request):
     company = Company.load()
-    invoices = _filtered_rows(request, company.today()).qs
+    filterset = _filtered_rows(request, company.today())
+    if bad := _bad_filters(filterset):
+        # Never export more than was asked for: say which filter is wrong instead.
+        return HttpResponseBadRequest("The export was not made. " + " ".join(bad), content_type="text/plain")
+    invoices = filterset.qs
     headers = ["Customer ID", "Customer", "Account manager", "Invoice number", "Issue date", "Due date",
                "Days overdue", "Currency", "Amount due", "Status", "Disputed", "Last action",
                "Last action at", "Next action", "Next action due"]  # fmt: skip
