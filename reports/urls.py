@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import customer_status_views, invoice_status_views, views
+from . import analysis_views, customer_status_views, invoice_status_views, views
 
 # Each report adds its own lines below (one module per report: reports/<report>_views.py).
 urlpatterns = [
@@ -28,4 +28,14 @@ urlpatterns = [
         customer_status_views.customer_status_task,
         name="report_customer_status_task",
     ),
+    path("aging-by-manager/", analysis_views.aging_by_manager, name="report_aging_by_manager"),
+    path(
+        "aging-by-manager/export/",
+        analysis_views.aging_by_manager_export,
+        name="report_aging_by_manager_export",
+    ),
+    path("disputes/", analysis_views.disputes_report, name="report_disputes"),
+    path("disputes/export/", analysis_views.disputes_report_export, name="report_disputes_export"),
+    path("actions/", analysis_views.actions_report, name="report_actions"),
+    path("actions/export/", analysis_views.actions_report_export, name="report_actions_export"),
 ]

@@ -1,0 +1,361 @@
+"""Read queries behind the analysis reports: aging per account manager, disputes, actions.
+
+Each report is a few grouped queries within the visibility rule; the rows they return are few
+(one per account manager, reason or owner and task type), so the pivoting is done here in Python.
+Amounts are in the base currency through each invoice's exchange rate (reports.selectors).
+"""
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Case,
+    CharField,
+    Count,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
+
+from customers.models import Customer
+from disputes.models import Dispute, DisputeStatus
+from invoices.models import CreditNote, CreditNoteStatus, Invoice, PaymentAllocation
+from peakflo.models import Company, User
+from workflows.models import ActionType, Task, TaskStatus
+
+from .selectors import AGING_BUCKETS, BASE_MONEY, SOLD, ZERO, _sum, in_base_currency
+
+NO_MANAGER = "No account manager"
+NO_OWNER = "Unassigned"
+
+
+def _local_day(field):
+    """The day of a timestamp where the company works (the database session itself runs in UTC)."""
+    return TruncDate(field, tzinfo=Company.load().tz)
+
+
+def _visible(user, path="customer"):
+    """A filter putting `path` inside the user's visible customers (nothing to add for who sees all)."""
+    customers = Customer.objects.visible_to(user)
+    if not customers.query.where:
+        return Q()
+    return Q(**{f"{path}__in": customers.values("pk")})
+
+
+# --- aging per account manager -------------------------------------------------------------------
+
+
+def _bucket_conditions(as_of):
+    """Per aging bucket, the condition on the invoice's due date (days past due at `as_of`)."""
+    conditions = {}
+    for key, _, first, last in AGING_BUCKETS:
+        if first is None:
+            conditions[key] = Q(due_date__gte=as_of - dt.timedelta(days=last))
+        elif last is None:
+            conditions[key] = Q(due_date__lte=as_of - dt.timedelta(days=first))
+        else:
+            conditions[key] = Q(
+                due_date__gte=as_of - dt.timedelta(days=last), due_date__lte=as_of - dt.timedelta(days=first)
+            )
+    return conditions
+
+
+def _balances(user, *, today, as_of):
+    """Invoices with `balance`: what was due on them at `as_of` (today: their amount due).
+
+    At a past date an invoice's balance is its amount due today plus the payments and approved
+    credits dated after that date (the rule of the dashboard's "as of"); invoices issued after it
+    do not count.
+    """
+    invoices = Invoice.objects.filter(_visible(user))
+    if as_of >= today:
+        return invoices.outstanding().annotate(balance=F("amount_due"))
+    paid_later = (
+        PaymentAllocation.objects.filter(invoice=OuterRef("pk"), payment__date__gt=as_of)
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    credited_later = (
+        CreditNote.objects.filter(invoice=OuterRef("pk"), status=CreditNoteStatus.APPROVED, date__gt=as_of)
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return invoices.filter(status__in=SOLD, issue_date__lte=as_of).annotate(
+        balance=F("amount_due")
+        + Coalesce(Subquery(paid_later), Value(ZERO), output_field=BASE_MONEY)
+        + Coalesce(Subquery(credited_later), Value(ZERO), output_field=BASE_MONEY)
+    )
+
+
+@dataclass
+class ManagerAging:
+    manager_id: int | None
+    name: str
+    customers: int = 0
+    buckets: dict = field(default_factory=lambda: {key: ZERO for key, *_ in AGING_BUCKETS})
+
+    @property
+    def total(self):
+        return sum(self.buckets.values(), ZERO)
+
+    def amounts(self):
+        """(bucket key, amount) in the order of the columns."""
+        return [(key, self.buckets[key]) for key, *_ in AGING_BUCKETS]
+
+
+def aging_by_manager(user, *, today, as_of=None):
+    """One row per account manager of the visible customers (and one for none), with a totals row.
+
+    Amounts: one query grouped by account manager with a filtered sum per bucket; customer counts:
+    one more grouped query (every visible customer counts, owing or not).
+    """
+    as_of = as_of or today
+    sums = {
+        key: _sum(in_base_currency("balance"), filter=condition)
+        for key, condition in _bucket_conditions(as_of).items()
+    }
+    amount_rows = (
+        _balances(user, today=today, as_of=as_of)
+        .values(manager=F("customer__account_manager"))
+        .annotate(**sums)
+        .order_by()
+    )
+    count_rows = (
+        Customer.objects.visible_to(user)
+        .values(manager=F("account_manager"))
+        .annotate(customers=Count("pk"))
+        .order_by()
+    )
+    rows = {}
+    for row in count_rows:
+        rows.setdefault(row["manager"], ManagerAging(row["manager"], "")).customers = row["customers"]
+    for row in amount_rows:
+        line = rows.setdefault(row["manager"], ManagerAging(row["manager"], ""))
+        line.buckets = {key: row[key] for key, *_ in AGING_BUCKETS}
+    names = {u.pk: u.get_full_name() for u in User.objects.filter(pk__in=[k for k in rows if k])}
+    for manager_id, line in rows.items():
+        line.name = names.get(manager_id, NO_MANAGER) if manager_id else NO_MANAGER
+    # Named managers by name, then the customers nobody manages.
+    ordered = sorted(rows.values(), key=lambda r: (r.manager_id is None, r.name.lower(), r.manager_id or 0))
+    totals = ManagerAging(None, "Total", customers=sum(r.customers for r in ordered))
+    for key, *_ in AGING_BUCKETS:
+        totals.buckets[key] = sum((r.buckets[key] for r in ordered), ZERO)
+    return {"rows": ordered, "totals": totals, "as_of": as_of}
+
+
+def invoice_list_query(key, *, today, manager_id=None):
+    """The invoice list's filter for one bucket (key "total": every open invoice), as GET parameters.
+
+    The list shows today's amounts, so these links only make sense for the report as of today.
+    """
+    query = {}
+    if manager_id:
+        query["account_manager"] = manager_id
+    if key == "total":
+        return {**query, "status": "open"}
+    _, _, first, last = next(b for b in AGING_BUCKETS if b[0] == key)
+    if first is None:
+        return {**query, "status": "not_due"}
+    query["status"] = "overdue"
+    if last is not None:
+        query["due_from"] = (today - dt.timedelta(days=last)).isoformat()
+    query["due_to"] = (today - dt.timedelta(days=first)).isoformat()
+    return query
+
+
+# --- disputes ------------------------------------------------------------------------------------
+
+# key, label, fewest and most days since raised (None: open-ended)
+DISPUTE_AGE_BUCKETS = (
+    ("lt7", "Under 7 days", 0, 6),
+    ("d7_30", "7–30 days", 7, 30),
+    ("d31_90", "31–90 days", 31, 90),
+    ("d90_plus", "Over 90 days", 91, None),
+)
+RESOLVED_PERIOD_DAYS = 90
+
+
+class DaysElapsed(Func):
+    """Days (with the fraction) from the first timestamp to the second."""
+
+    output_field = FloatField()
+    arity = 2
+    template = "EXTRACT(EPOCH FROM (%(expressions)s)) / 86400.0"
+    arg_joiner = " - "
+
+    def __init__(self, later, earlier):
+        super().__init__(later, earlier)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(julianday(%(expressions)s))",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+class Median(Aggregate):
+    """PostgreSQL's median (the embedded SQLite has none: medians are then computed in Python)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+@dataclass
+class ReasonLine:
+    reason: str
+    counts: dict = field(default_factory=lambda: {key: 0 for key, *_ in DISPUTE_AGE_BUCKETS})
+    amount: Decimal = ZERO
+
+    @property
+    def total(self):
+        return sum(self.counts.values())
+
+    def in_order(self):
+        return [self.counts[key] for key, *_ in DISPUTE_AGE_BUCKETS]
+
+
+def open_disputes_by_reason(user, *, today):
+    """Open disputes per reason and age bucket (days since raised), with the amount due they hold."""
+    age = Case(
+        *(
+            When(raised_on__gte=today - dt.timedelta(days=most), then=Value(key))
+            for key, _, _, most in DISPUTE_AGE_BUCKETS
+            if most is not None
+        ),
+        default=Value(DISPUTE_AGE_BUCKETS[-1][0]),
+        output_field=CharField(),
+    )
+    rows = (
+        Dispute.objects.filter(_visible(user), status=DisputeStatus.OPEN)
+        .annotate(raised_on=_local_day("raised_at"))
+        .annotate(age=age)
+        .values("reason__name", "age")
+        .annotate(
+            disputes=Count("pk"),
+            amount=_sum(in_base_currency("invoice__amount_due", "invoice__exchange_rate")),
+        )
+        .order_by()
+    )
+    lines = {}
+    for row in rows:
+        line = lines.setdefault(row["reason__name"], ReasonLine(row["reason__name"]))
+        line.counts[row["age"]] += row["disputes"]
+        line.amount += row["amount"]
+    ordered = sorted(lines.values(), key=lambda line: (-line.total, line.reason.lower()))
+    totals = ReasonLine("Total")
+    for line in ordered:
+        for key in totals.counts:
+            totals.counts[key] += line.counts[key]
+        totals.amount += line.amount
+    return {"rows": ordered, "totals": totals}
+
+
+def resolution_times(user, *, resolved_from, resolved_to):
+    """Per reason, disputes resolved in [from, to] (by resolution day) and days from raised to resolved."""
+    resolved = (
+        Dispute.objects.filter(_visible(user), status=DisputeStatus.RESOLVED)
+        .annotate(resolved_on=_local_day("resolved_at"))
+        .filter(resolved_on__gte=resolved_from, resolved_on__lte=resolved_to)
+        .annotate(days=DaysElapsed(F("resolved_at"), F("raised_at")))
+    )
+    postgres = connection.vendor == "postgresql"
+    figures = {"disputes": Count("pk"), "average": Avg("days")}
+    if postgres:
+        figures["median"] = Median("days")
+    per_reason = list(resolved.values("reason__name").annotate(**figures).order_by("reason__name"))
+    overall = resolved.aggregate(**figures)
+    if not postgres:
+        days = {}
+        for reason, value in resolved.values_list("reason__name", "days"):
+            days.setdefault(reason, []).append(value)
+        for row in per_reason:
+            row["median"] = statistics.median(days[row["reason__name"]])
+        every = [value for values in days.values() for value in values]
+        overall["median"] = statistics.median(every) if every else None
+    return {"rows": per_reason, "totals": overall}
+
+
+# --- actions -------------------------------------------------------------------------------------
+
+ACTIONS_PERIOD_DAYS = 30
+ACTION_FIGURES = ("due", "done", "done_on_time", "overdue")
+KIND_LABELS = dict(ActionType.choices)
+
+
+@dataclass
+class ActionLine:
+    owner_id: int | None
+    owner: str
+    kind: str
+    due: int = 0
+    done: int = 0
+    done_on_time: int = 0
+    overdue: int = 0
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def on_time_share(self):
+        return self.done_on_time / self.done * 100 if self.done else None
+
+
+def actions_by_owner(user, *, today, period_from, period_to):
+    """Tasks per owner and type for the period, one grouped query.
+
+    due: due in the period; done: completed in the period; done on time: of those, completed on or
+    before the day they were due; overdue: due in the period, still open and due before today.
+    """
+    due = Q(due_on__gte=period_from, due_on__lte=period_to)
+    done = Q(status=TaskStatus.DONE, completed_on__gte=period_from, completed_on__lte=period_to)
+    rows = (
+        Task.objects.filter(_visible(user))
+        .annotate(completed_on=_local_day("completed_at"))
+        .filter(due | done)
+        .values("owner", "kind")
+        .annotate(
+            due=Count("pk", filter=due),
+            done=Count("pk", filter=done),
+            done_on_time=Count("pk", filter=done & Q(completed_on__lte=F("due_on"))),
+            overdue=Count("pk", filter=due & Q(status=TaskStatus.OPEN, due_on__lt=today)),
+        )
+        .order_by()
+    )
+    rows = list(rows)
+    owner_ids = {row["owner"] for row in rows if row["owner"]}
+    names = {u.pk: u.get_full_name() for u in User.objects.filter(pk__in=owner_ids)}
+    lines = [
+        ActionLine(
+            owner_id=row["owner"],
+            owner=names.get(row["owner"], NO_OWNER) if row["owner"] else NO_OWNER,
+            kind=row["kind"],
+            **{name: row[name] for name in ACTION_FIGURES},
+        )
+        for row in rows
+    ]
+    lines.sort(
+        key=lambda line: (line.owner_id is None, line.owner.lower(), line.owner_id or 0, line.kind_label)
+    )
+    totals = ActionLine(None, "Total", "")
+    for name in ACTION_FIGURES:
+        setattr(totals, name, sum(getattr(line, name) for line in lines))
+    return {"rows": lines, "totals": totals}
