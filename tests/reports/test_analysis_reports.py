@@ -23,7 +23,9 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
+from django.db import connection
 from django.template.defaultfilters import floatformat
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -133,7 +135,10 @@ def figures(customers, current=0, d1_30=0, d31_60=0, d61_90=0, d90_plus=0):
 
 
 def test_aging_per_account_manager_today(fixed_book, admin_user, today):
-    report = analysis.aging_by_manager(admin_user, today=today)
+    with CaptureQueriesContext(connection) as queries:
+        report = analysis.aging_by_manager(admin_user, today=today)
+    # One grouped query for the amounts, one for the customer counts, one for the managers' names.
+    assert len(queries) == 3
     # Alice: A1 200 current; A2 500 (12 days); A3 600 (45 days); B1 200 USD × 1.5 = 300 (70 days);
     # A4 250 (100 days). Bob: X1 10,000 (5 days) and Zed with nothing. Nobody's: N1 80 (31 days).
     assert aging_rows(report) == {
