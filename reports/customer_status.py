@@ -73,7 +73,9 @@ class _DaysBetween(Func):
 def _open_sum(condition=None):
     open_invoice = Q(invoices__status=InvoiceStatus.OPEN, invoices__amount_due__gt=0)
     return Coalesce(
-        Sum("invoices__amount_due", filter=open_invoice & (condition or Q())), Value(ZERO), output_field=_MONEY
+        Sum("invoices__amount_due", filter=open_invoice & (condition or Q())),
+        Value(ZERO),
+        output_field=_MONEY,
     )
 
 
@@ -162,7 +164,7 @@ def behaviour_phrase(behaviour, average_days_late):
 
 
 def attach_activities(customers):
-    """Set `course_of_action`, `last_input` and `behaviour_text` on each customer (one query in all)."""
+    """Set `course_of_action`, `last_input`, `behaviour_text` and `aging` on each customer (one query)."""
     customers = list(customers)
     ids = {c.course_of_action_id for c in customers} | {c.last_input_id for c in customers}
     ids.discard(None)
@@ -175,4 +177,5 @@ def attach_activities(customers):
         customer.course_of_action = entries.get(customer.course_of_action_id)
         customer.last_input = entries.get(customer.last_input_id)
         customer.behaviour_text = behaviour_phrase(customer.behaviour, customer.average_days_late)
+        customer.aging = [(label, getattr(customer, key)) for key, label, _, _ in AGING_BUCKETS]
     return customers

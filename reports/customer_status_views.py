@@ -222,7 +222,12 @@ def customer_status_task(request, pk):
             response["HX-Redirect"] = _back_to_report(request)
             return response
         return redirect(_back_to_report(request))
-    context = {"form": form, "customer": customer, "next": _back_to_report(request)}
+    context = {
+        "form": form,
+        "customer": customer,
+        "next": _back_to_report(request),
+        "in_dialog": bool(request.htmx),
+    }
     if request.htmx:
         return render(request, "reports/customer_status_task_form.html", context)
     return render(request, "reports/customer_status_task.html", context)
