@@ -33,7 +33,8 @@ def _filtered(request, today):
     filterset = CustomerStatusFilter(
         request.GET or None, queryset=customer_status_rows(request.user, today=today)
     )
-    return filterset, (filterset.qs if filterset.is_bound else filterset.queryset.order_by("name", "pk"))
+    customers = filterset.qs if filterset.is_bound else filterset.queryset
+    return filterset, customers if customers.query.order_by else customers.order_by("name", "pk")
 
 
 @login_required

@@ -300,3 +300,10 @@ def test_query_count_does_not_grow_with_the_rows(client, admin_user, am_alice, t
     with CaptureQueriesContext(connection) as many:
         assert len(rows_of(client.get(URL))) == 12
     assert len(many) == len(few)
+
+
+def test_a_bad_filter_value_is_named_and_ignored(client, book, admin_user):
+    page = log_in(client, admin_user).get(URL, {"promise_from": "31/02/2026"})
+    assert page.status_code == 200
+    assert "Promise from: Enter a valid date." in page.text
+    assert len(page.context["page"].object_list) == 5  # the bad date narrows nothing
