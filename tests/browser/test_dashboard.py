@@ -5,6 +5,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from disputes.models import DisputeReason
 from disputes.services import raise_dispute
@@ -82,7 +83,7 @@ def test_dashboard_with_the_demo_company(live_server, new_page, screenshot, demo
     assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
     assert page.locator("#my-tasks li").count() == 2
     page.locator("#stat-dso").hover()
-    assert page.locator("#stat-dso .dash-tip").is_visible()
+    expect(page.locator("#stat-dso .dash-tip")).to_be_visible()  # it fades in (0.15 s transition)
     screenshot(page, "dashboard-dso-formula-laptop")
     page.mouse.move(0, 0)
     screenshot(page, "dashboard-admin-laptop")
