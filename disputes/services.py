@@ -61,7 +61,10 @@ def raise_dispute(*, invoice, reason, actor, comment="", upload=None, at=None):
                 raised_by_contact=contact,
                 raised_at=at,
             )
-    except IntegrityError:  # raised at the same moment by someone else
+    except IntegrityError:
+        if not Dispute.objects.filter(invoice=invoice, status=DisputeStatus.OPEN).exists():
+            raise  # another constraint: a bug to see, not a message to show
+        # raised at the same moment by someone else
         raise ValidationError(f"Invoice {invoice.number} already has an open dispute.") from None
     if upload is not None:
         entry = DisputeComment(dispute=dispute, author_user=user, author_contact=contact, body="")

@@ -1,5 +1,6 @@
 """Playwright driving Debian's Chromium against pytest-django's live server; shared by browser tests."""
 
+import importlib
 import os
 from pathlib import Path
 
@@ -83,3 +84,16 @@ def log_in(page, live_server, email, password):
     page.fill("input[name=password]", password)
     page.click("form button[type=submit]")
     page.wait_for_load_state()
+
+
+@pytest.fixture(autouse=True)
+def _rows_the_migrations_load(request):
+    """Browser tests run on live_server, a transactional test: an earlier one's flush emptied the rows
+    data migrations load (the common dispute reasons). Put them back as the migration does."""
+    if "live_server" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+
+    common_reasons = importlib.import_module("disputes.migrations.0002_common_reasons")
+    common_reasons.load_reasons(apps, None)
