@@ -19,7 +19,40 @@ STATUS_CHOICES = [
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-class InvoiceFilter(django_filters.FilterSet):
+class InvoiceSearchMixin:
+    """Invoice number/reference and customer searches and the derived statuses, for every invoice list.
+
+    The filter set using it sets `self.today` (the company's today) for overdue and not-yet-due.
+    """
+
+    def search_number(self, queryset, name, value):
+        value = value.strip()
+        return (
+            queryset.filter(Q(number__icontains=value) | Q(reference__icontains=value)) if value else queryset
+        )
+
+    def search_customer(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(customer__name__icontains=value) | Q(customer__code__icontains=value))
+
+    def filter_status(self, queryset, name, value):
+        open_due = Q(status=InvoiceStatus.OPEN, amount_due__gt=0)
+        match value:
+            case "open":
+                return queryset.filter(open_due)
+            case "overdue":
+                return queryset.filter(open_due, due_date__lt=self.today)
+            case "not_due":
+                return queryset.filter(open_due, due_date__gte=self.today)
+            case "partly_paid":
+                return queryset.filter(open_due, amount_due__lt=F("total"))
+            case _:
+                return queryset.filter(status=value)
+
+
+class InvoiceFilter(InvoiceSearchMixin, django_filters.FilterSet):
     q = django_filters.CharFilter(method="search_number", label="Invoice number")
     status = django_filters.ChoiceFilter(
         choices=STATUS_CHOICES, method="filter_status", empty_label="Any status"
@@ -65,29 +98,3 @@ class InvoiceFilter(django_filters.FilterSet):
         queryset = super().qs
         ordering = list(queryset.query.order_by) if queryset.query.order_by else ["-issue_date"]
         return queryset.order_by(*ordering, "-id")
-
-    def search_number(self, queryset, name, value):
-        value = value.strip()
-        return (
-            queryset.filter(Q(number__icontains=value) | Q(reference__icontains=value)) if value else queryset
-        )
-
-    def search_customer(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(customer__name__icontains=value) | Q(customer__code__icontains=value))
-
-    def filter_status(self, queryset, name, value):
-        open_due = Q(status=InvoiceStatus.OPEN, amount_due__gt=0)
-        match value:
-            case "open":
-                return queryset.filter(open_due)
-            case "overdue":
-                return queryset.filter(open_due, due_date__lt=self.today)
-            case "not_due":
-                return queryset.filter(open_due, due_date__gte=self.today)
-            case "partly_paid":
-                return queryset.filter(open_due, amount_due__lt=F("total"))
-            case _:
-                return queryset.filter(status=value)

@@ -2,10 +2,11 @@
 
 import django_filters
 from django import forms
-from django.db.models import F, Q
+from django.db.models import F
 
 from customers.models import Customer
-from invoices.models import Invoice, InvoiceStatus
+from invoices.filters import InvoiceSearchMixin
+from invoices.models import Invoice
 from peakflo.models import User
 
 STATUS_CHOICES = [
@@ -22,7 +23,7 @@ NUMBER = forms.NumberInput(attrs={"min": "0", "inputmode": "numeric"})
 MONEY = forms.NumberInput(attrs={"min": "0", "step": "0.01", "inputmode": "decimal"})
 
 
-class InvoiceStatusFilter(django_filters.FilterSet):
+class InvoiceStatusFilter(InvoiceSearchMixin, django_filters.FilterSet):
     account_manager = django_filters.ModelChoiceFilter(
         field_name="customer__account_manager",
         queryset=User.objects.none(),
@@ -94,32 +95,6 @@ class InvoiceStatusFilter(django_filters.FilterSet):
             return field
         name = field.lstrip("-")
         return F(name).desc(nulls_last=True) if field.startswith("-") else F(name).asc(nulls_last=True)
-
-    def search_number(self, queryset, name, value):
-        value = value.strip()
-        return (
-            queryset.filter(Q(number__icontains=value) | Q(reference__icontains=value)) if value else queryset
-        )
-
-    def search_customer(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(customer__name__icontains=value) | Q(customer__code__icontains=value))
-
-    def filter_status(self, queryset, name, value):
-        open_due = Q(status=InvoiceStatus.OPEN, amount_due__gt=0)
-        match value:
-            case "open":
-                return queryset.filter(open_due)
-            case "overdue":
-                return queryset.filter(open_due, due_date__lt=self.today)
-            case "not_due":
-                return queryset.filter(open_due, due_date__gte=self.today)
-            case "partly_paid":
-                return queryset.filter(open_due, amount_due__lt=F("total"))
-            case _:
-                return queryset.filter(status=value)
 
     def filter_disputed(self, queryset, name, value):
         return queryset.filter(open_dispute_id__isnull=(value == "no"))
