@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from . import actions_staff_views
+from . import staff_views
 
 urlpatterns = [
-    path("", actions_staff_views.portal_messages, name="customer_portal_messages"),
+    path("", staff_views.portal_messages, name="customer_portal_messages"),
 ]

@@ -5,9 +5,9 @@ from django import template
 from disputes.models import Dispute, DisputeStatus
 
 from .. import stripe
-from ..actions_staff_views import thread_context
 from ..models import PortalMessage
 from ..selectors import open_invoices_of
+from ..staff_views import thread_context
 
 register = template.Library()
 
