@@ -42,7 +42,7 @@ from peakflo.models import Company, Holiday
 from portal.links import reminder_link
 
 from .channels import ChannelError, ChannelUncertain, EmailChannel, channel_kind, get_channel
-from .engine import SKIPPED_SETTLED
+from .engine import SKIPPED_DISPUTED, SKIPPED_SETTLED
 from .messages import PORTAL_LINK, fill, is_html, message_values_pair, message_values_text, text_table
 from .models import (
     MANUAL_ACTION_TYPES,
@@ -61,7 +61,6 @@ from .templating import TemplateError, render
 
 log = logging.getLogger(__name__)
 
-SKIPPED_DISPUTED = "The invoice is disputed; its reminders wait until the dispute is resolved."
 SKIPPED_PAUSED = "The customer's reminders were paused before this step was sent."
 SKIPPED_INVOICE_PAUSED = "The invoice's reminders were paused before this step was sent."
 SKIPPED_PROMISE = "The customer promised to pay this invoice; reminders wait for the promised date."
