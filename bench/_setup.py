@@ -1,7 +1,9 @@
 """Shared by the benchmarks: a Postgres database of their own, migrated, with Django set up."""
 
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,3 +40,28 @@ def report(name, figure, unit, limit, ratio=None, ratio_limit=None):
     if ratio is not None:
         line += f"; ratio {ratio:.2f} (limit {ratio_limit}: {ratio / ratio_limit:.2f} of it)"
     print(line)
+
+
+def median_ms(run, runs):
+    """Median wall time of `run()` in milliseconds over `runs` calls, after one warm-up call."""
+    run()  # warm the caches, as a page seen twice
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def page_ms(client, url, runs):
+    """Median server time of GET `url` through the Django test client (view, queries, template)."""
+
+    def load():
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+    return median_ms(load, runs)
+
+
+def print_load_average():
+    print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))

@@ -11,10 +11,8 @@ with `seed_demo --customers N --invoices M` when it holds fewer invoices.
 
 import argparse
 import datetime as dt
-import statistics
-import time
 
-from _setup import report, setup_django
+from _setup import median_ms, report, setup_django
 
 LIMIT_MS = 200
 RAW_RATIO_LIMIT = 1.5
@@ -64,16 +62,6 @@ AM_SCOPE = """AND i.customer_id IN (SELECT id FROM customers_customer WHERE acco
               OR id IN (SELECT customer_id FROM customers_customer_default_viewers WHERE user_id = %(user)s))"""
 AM_CUSTOMER_SCOPE = """AND (c.account_manager_id = %(user)s
               OR c.id IN (SELECT customer_id FROM customers_customer_default_viewers WHERE user_id = %(user)s))"""
-
-
-def median_ms(run, runs):
-    run()  # warm the caches, as a page seen twice
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
 
 
 def main():
