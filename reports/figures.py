@@ -1,0 +1,122 @@
+"""Rebuild the figures kept ready for the dashboard and reports (reports.models).
+
+Each rebuild is one transaction of a few set-based statements: readers see the previous figures
+until it commits, never a half-built set. Beat runs it every 5 minutes (reports.tasks).
+"""
+
+import datetime as dt
+
+from django.db import connection, transaction
+from django.db.models import Count, DateField, DateTimeField, F, IntegerField, Min, Q, Value
+from django.utils import timezone
+
+from invoices.models import Invoice
+from peakflo.models import Company
+
+from .models import CustomerFigures, FiguresRun
+from .selectors import BASE_MONEY, DOUBTFUL_AFTER_DAYS, _sum, in_base_currency
+
+# CustomerFigures' columns, in the order customer_figures_rows() selects them.
+CUSTOMER_COLUMNS = (
+    "customer_id",
+    "account_manager_id",
+    "day",
+    "taken_at",
+    "owed",
+    "overdue",
+    "current",
+    "d1_30",
+    "d31_60",
+    "d61_90",
+    "d91_180",
+    "doubtful",
+    "open_invoices",
+    "overdue_invoices",
+    "doubtful_invoices",
+    "oldest_due_date",
+)
+
+
+def customer_figures_rows(*, today, taken_at):
+    """Each customer's open book aged on `today`, one row per customer, as CustomerFigures' columns."""
+
+    def past_due(days):
+        return today - dt.timedelta(days=days)
+
+    def due_between(newest, oldest=None):
+        condition = Q(due_date__lt=past_due(newest - 1)) if newest else Q(due_date__gte=today)
+        if oldest is not None:
+            condition &= Q(due_date__gte=past_due(oldest))
+        return condition
+
+    owed = in_base_currency("amount_due")
+    overdue = Q(due_date__lt=today)
+    doubtful = Q(due_date__lt=past_due(DOUBTFUL_AFTER_DAYS))
+    return (
+        Invoice.objects.outstanding()
+        .values("customer_id")
+        .annotate(
+            manager=F("customer__account_manager_id"),
+            on_day=Value(today, output_field=DateField()),
+            taken=Value(taken_at, output_field=DateTimeField()),
+            owed_all=_sum(owed),
+            owed_overdue=_sum(owed, filter=overdue),
+            owed_current=_sum(owed, filter=due_between(0)),
+            owed_1_30=_sum(owed, filter=due_between(1, 30)),
+            owed_31_60=_sum(owed, filter=due_between(31, 60)),
+            owed_61_90=_sum(owed, filter=due_between(61, 90)),
+            owed_91_180=_sum(owed, filter=due_between(91, DOUBTFUL_AFTER_DAYS)),
+            owed_doubtful=_sum(owed, filter=doubtful),
+            invoices=Count("pk"),
+            invoices_overdue=Count("pk", filter=overdue, output_field=IntegerField()),
+            invoices_doubtful=Count("pk", filter=doubtful, output_field=IntegerField()),
+            oldest=Min("due_date"),
+        )
+        .values_list(
+            "customer_id",
+            "manager",
+            "on_day",
+            "taken",
+            "owed_all",
+            "owed_overdue",
+            "owed_current",
+            "owed_1_30",
+            "owed_31_60",
+            "owed_61_90",
+            "owed_91_180",
+            "owed_doubtful",
+            "invoices",
+            "invoices_overdue",
+            "invoices_doubtful",
+            "oldest",
+        )
+        .order_by()
+    )
+
+
+def _insert_select(model, columns, queryset):
+    """INSERT INTO model's table (columns) <the queryset's SELECT>: the rows never pass through Python."""
+    select, params = queryset.query.sql_with_params()
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({names}) {select}", params)
+        return cursor.rowcount
+
+
+def refresh_figures(*, today=None):
+    """Rebuild every customer's figures (and the flows) for `today` (the company's today by default)."""
+    today = today or Company.load().today()
+    started = timezone.now()
+    with transaction.atomic():
+        CustomerFigures.objects.all().delete()
+        customers = _insert_select(
+            CustomerFigures, CUSTOMER_COLUMNS, customer_figures_rows(today=today, taken_at=started)
+        )
+        run = FiguresRun.objects.create(
+            day=today, started_at=started, finished_at=timezone.now(), customers=customers
+        )
+    return run
+
+
+__all__ = ["BASE_MONEY", "refresh_figures", "customer_figures_rows"]
