@@ -35,7 +35,8 @@ from invoices.models import CreditNote, CreditNoteStatus, Invoice, PaymentAlloca
 from peakflo.models import Company, User
 from workflows.models import ActionType, Task, TaskStatus
 
-from .selectors import AGING_BUCKETS, BASE_MONEY, SOLD, ZERO, _sum, in_base_currency
+from .models import CustomerFigures, FiguresRun
+from .selectors import AGING_BUCKETS, BASE_MONEY, SOLD, ZERO, _percent, _sum, in_base_currency
 
 NO_MANAGER = "No account manager"
 NO_OWNER = "Unassigned"
@@ -57,19 +58,48 @@ def _visible(user, path="customer"):
 # --- aging per account manager -------------------------------------------------------------------
 
 
-def _bucket_conditions(as_of):
+def _bucket_conditions(as_of, due_date="due_date"):
     """Per aging bucket, the condition on the invoice's due date (days past due at `as_of`)."""
     conditions = {}
     for key, _, first, last in AGING_BUCKETS:
-        if first is None:
-            conditions[key] = Q(due_date__gte=as_of - dt.timedelta(days=last))
-        elif last is None:
-            conditions[key] = Q(due_date__lte=as_of - dt.timedelta(days=first))
-        else:
-            conditions[key] = Q(
-                due_date__gte=as_of - dt.timedelta(days=last), due_date__lte=as_of - dt.timedelta(days=first)
-            )
+        newest = Q(**{f"{due_date}__gte": as_of - dt.timedelta(days=last)}) if last is not None else Q()
+        oldest = Q(**{f"{due_date}__lte": as_of - dt.timedelta(days=first)}) if first is not None else Q()
+        conditions[key] = newest & oldest
     return conditions
+
+
+def paid_after(as_of):
+    """Allocations of payments dated after `as_of`: not yet paid at that date."""
+    return PaymentAllocation.objects.filter(payment__date__gt=as_of)
+
+
+def credited_after(as_of):
+    """Approved credit notes on an invoice dated after `as_of`: not yet credited at that date."""
+    return CreditNote.objects.filter(status=CreditNoteStatus.APPROVED, date__gt=as_of, invoice__isnull=False)
+
+
+def sold_by(as_of):
+    """The invoices that were sales at `as_of`: issued by then, neither drafts nor voided."""
+    return Q(status__in=SOLD, issue_date__lte=as_of)
+
+
+def balance_at(as_of):
+    """An invoice's balance at `as_of`: total less payments and approved credits dated by then.
+
+    Written as its amount due today plus what was paid or credited after the date: the same
+    figure (amount due = total − paid − credited), with subqueries that only meet the later rows.
+    """
+    paid_later = (
+        paid_after(as_of).filter(invoice=OuterRef("pk")).values("invoice").annotate(total=Sum("amount"))
+    )
+    credited_later = (
+        credited_after(as_of).filter(invoice=OuterRef("pk")).values("invoice").annotate(total=Sum("amount"))
+    )
+    return (
+        F("amount_due")
+        + Coalesce(Subquery(paid_later.values("total")), Value(ZERO), output_field=BASE_MONEY)
+        + Coalesce(Subquery(credited_later.values("total")), Value(ZERO), output_field=BASE_MONEY)
+    )
 
 
 def _balances(user, *, today, as_of):
@@ -82,23 +112,88 @@ def _balances(user, *, today, as_of):
     invoices = Invoice.objects.filter(_visible(user))
     if as_of >= today:
         return invoices.outstanding().annotate(balance=F("amount_due"))
-    paid_later = (
-        PaymentAllocation.objects.filter(invoice=OuterRef("pk"), payment__date__gt=as_of)
-        .values("invoice")
-        .annotate(total=Sum("amount"))
-        .values("total")
+    return invoices.filter(sold_by(as_of)).annotate(balance=balance_at(as_of))
+
+
+def aged_amounts(in_scope, *, today, as_of, manager_path="account_manager"):
+    """Per account manager (`manager_path` from the customer; None: one group), the amount due in
+    each aging bucket at `as_of`, in one query. `in_scope(path)` puts a customer relation in scope.
+
+    The same balances as _balances(), summed as three sets instead of invoice by invoice (which
+    reads every invoice issued by then, each with two subqueries): the open invoices issued by
+    `as_of` at their amount due today, plus the allocations of payments dated after it, plus the
+    approved credits dated after it — each aged by its invoice's due date.
+    """
+
+    def grouped(queryset, customer, invoice=""):
+        manager = F(f"{customer}__{manager_path}") if manager_path else Value(None, IntegerField())
+        amount = in_base_currency("amount_due") if not invoice else in_base_currency("amount", "invoice__exchange_rate")
+        sums = {
+            key: _sum(amount, filter=condition)
+            for key, condition in _bucket_conditions(as_of, f"{invoice}due_date").items()
+        }
+        return queryset.filter(in_scope(customer)).values(manager=manager).annotate(**sums).order_by()
+
+    parts = [grouped(Invoice.objects.outstanding(), "customer")]
+    if as_of < today:
+        parts[0] = parts[0].filter(issue_date__lte=as_of)
+        later = {"invoice__status__in": SOLD, "invoice__issue_date__lte": as_of}
+        parts.append(
+            grouped(
+                PaymentAllocation.objects.filter(payment__date__gt=as_of, **later), "invoice__customer", "invoice__"
+            )
+        )
+        parts.append(
+            grouped(
+                CreditNote.objects.filter(status=CreditNoteStatus.APPROVED, date__gt=as_of, **later),
+                "invoice__customer",
+                "invoice__",
+            )
+        )
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    amounts = {}
+    for row in rows:
+        line = amounts.setdefault(row["manager"], dict.fromkeys((key for key, *_ in AGING_BUCKETS), ZERO))
+        for key in line:
+            line[key] += row[key]
+    return amounts
+
+
+def latest_figures(today):
+    """The last rebuild of reports.CustomerFigures when it aged the book on `today`, else None."""
+    run = FiguresRun.objects.order_by("-finished_at").first()
+    return run if run is not None and run.day == today else None
+
+
+def _figures_by_manager(user):
+    """Today's amounts per account manager from the figures kept ready (reports.figures)."""
+    rows = (
+        CustomerFigures.objects.filter(_visible(user))
+        .values(manager=F("customer__account_manager"))
+        .annotate(
+            current=_sum("current"),
+            d1_30=_sum("d1_30"),
+            d31_60=_sum("d31_60"),
+            d61_90=_sum("d61_90"),
+            d90_plus=_sum(F("d91_180") + F("doubtful")),
+        )
+        .order_by()
     )
-    credited_later = (
-        CreditNote.objects.filter(invoice=OuterRef("pk"), status=CreditNoteStatus.APPROVED, date__gt=as_of)
-        .values("invoice")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    return invoices.filter(status__in=SOLD, issue_date__lte=as_of).annotate(
-        balance=F("amount_due")
-        + Coalesce(Subquery(paid_later), Value(ZERO), output_field=BASE_MONEY)
-        + Coalesce(Subquery(credited_later), Value(ZERO), output_field=BASE_MONEY)
-    )
+    return {row.pop("manager"): row for row in rows}
+
+
+def dashboard_aging(scope, *, as_of):
+    """The dashboard's aging card at `as_of` within a reports.selectors.DashboardScope.
+
+    Per bucket (the dashboard's own keys and labels): the amount and its share of the total.
+    """
+    per_manager = aged_amounts(scope.of, today=scope.today, as_of=as_of, manager_path=None)
+    buckets = {key: sum((line[key] for line in per_manager.values()), ZERO) for key, *_ in AGING_BUCKETS}
+    total = sum(buckets.values(), ZERO)
+    return [
+        {"key": key, "label": label, "amount": buckets[key], "share": _percent(buckets[key], total)}
+        for key, label, _, _ in AGING_BUCKETS
+    ]
 
 
 @dataclass
