@@ -20,6 +20,7 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    IntegerField,
     OuterRef,
     Q,
     Subquery,
@@ -40,6 +41,9 @@ from .selectors import AGING_BUCKETS, BASE_MONEY, SOLD, ZERO, _percent, _sum, in
 
 NO_MANAGER = "No account manager"
 NO_OWNER = "Unassigned"
+# A row of customers an account manager only views, managed by someone else (or by nobody).
+VIEWED_BY = "Customers you view, managed by "
+VIEWED_UNMANAGED = "Customers you view, with no account manager"
 
 
 def _local_day(field):
@@ -127,7 +131,11 @@ def aged_amounts(in_scope, *, today, as_of, manager_path="account_manager"):
 
     def grouped(queryset, customer, invoice=""):
         manager = F(f"{customer}__{manager_path}") if manager_path else Value(None, IntegerField())
-        amount = in_base_currency("amount_due") if not invoice else in_base_currency("amount", "invoice__exchange_rate")
+        amount = (
+            in_base_currency("amount_due")
+            if not invoice
+            else in_base_currency("amount", "invoice__exchange_rate")
+        )
         sums = {
             key: _sum(amount, filter=condition)
             for key, condition in _bucket_conditions(as_of, f"{invoice}due_date").items()
@@ -138,18 +146,8 @@ def aged_amounts(in_scope, *, today, as_of, manager_path="account_manager"):
     if as_of < today:
         parts[0] = parts[0].filter(issue_date__lte=as_of)
         later = {"invoice__status__in": SOLD, "invoice__issue_date__lte": as_of}
-        parts.append(
-            grouped(
-                PaymentAllocation.objects.filter(payment__date__gt=as_of, **later), "invoice__customer", "invoice__"
-            )
-        )
-        parts.append(
-            grouped(
-                CreditNote.objects.filter(status=CreditNoteStatus.APPROVED, date__gt=as_of, **later),
-                "invoice__customer",
-                "invoice__",
-            )
-        )
+        parts.append(grouped(paid_after(as_of).filter(**later), "invoice__customer", "invoice__"))
+        parts.append(grouped(credited_after(as_of).filter(**later), "invoice__customer", "invoice__"))
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     amounts = {}
     for row in rows:
@@ -202,6 +200,8 @@ class ManagerAging:
     name: str
     customers: int = 0
     buckets: dict = field(default_factory=lambda: {key: ZERO for key, *_ in AGING_BUCKETS})
+    # The row holds customers the user only views (a default viewer): part of someone else's book.
+    viewed: bool = False
 
     @property
     def total(self):
@@ -215,20 +215,19 @@ class ManagerAging:
 def aging_by_manager(user, *, today, as_of=None):
     """One row per account manager of the visible customers (and one for none), with a totals row.
 
-    Amounts: one query grouped by account manager with a filtered sum per bucket; customer counts:
-    one more grouped query (every visible customer counts, owing or not).
+    Amounts: one grouped query (reports.CustomerFigures when they were taken today and the report
+    is for today, else the live ledger); customer counts: one more (every visible customer counts,
+    owing or not); names: one more. For an account manager, the rows of customers they only view
+    (as a default viewer) are labelled as such: they hold part of a colleague's book, not all of it.
     """
     as_of = as_of or today
-    sums = {
-        key: _sum(in_base_currency("balance"), filter=condition)
-        for key, condition in _bucket_conditions(as_of).items()
-    }
-    amount_rows = (
-        _balances(user, today=today, as_of=as_of)
-        .values(manager=F("customer__account_manager"))
-        .annotate(**sums)
-        .order_by()
-    )
+    figures_run = latest_figures(today) if as_of == today else None
+    if figures_run is not None:
+        amounts = _figures_by_manager(user)
+    else:
+        amounts = aged_amounts(
+            lambda path: _visible(user, path), today=today, as_of=as_of, manager_path="account_manager"
+        )
     count_rows = (
         Customer.objects.visible_to(user)
         .values(manager=F("account_manager"))
@@ -238,18 +237,27 @@ def aging_by_manager(user, *, today, as_of=None):
     rows = {}
     for row in count_rows:
         rows.setdefault(row["manager"], ManagerAging(row["manager"], "")).customers = row["customers"]
-    for row in amount_rows:
-        line = rows.setdefault(row["manager"], ManagerAging(row["manager"], ""))
-        line.buckets = {key: row[key] for key, *_ in AGING_BUCKETS}
+    for manager_id, buckets in amounts.items():
+        rows.setdefault(manager_id, ManagerAging(manager_id, "")).buckets = buckets
     names = {u.pk: u.get_full_name() for u in User.objects.filter(pk__in=[k for k in rows if k])}
     for manager_id, line in rows.items():
         line.name = names.get(manager_id, NO_MANAGER) if manager_id else NO_MANAGER
-    # Named managers by name, then the customers nobody manages.
-    ordered = sorted(rows.values(), key=lambda r: (r.manager_id is None, r.name.lower(), r.manager_id or 0))
+        if not user.sees_all_customers and manager_id != user.pk:
+            line.viewed = True
+            line.name = f"{VIEWED_BY}{line.name}" if manager_id else VIEWED_UNMANAGED
+    # The user's own book first, named managers by name, then the customers nobody manages.
+    ordered = sorted(
+        rows.values(), key=lambda r: (r.viewed, r.manager_id is None, r.name.lower(), r.manager_id or 0)
+    )
     totals = ManagerAging(None, "Total", customers=sum(r.customers for r in ordered))
     for key, *_ in AGING_BUCKETS:
         totals.buckets[key] = sum((r.buckets[key] for r in ordered), ZERO)
-    return {"rows": ordered, "totals": totals, "as_of": as_of}
+    return {
+        "rows": ordered,
+        "totals": totals,
+        "as_of": as_of,
+        "figures_taken_at": figures_run.started_at if figures_run is not None else None,
+    }
 
 
 def invoice_list_query(key, *, today, manager_id=None):

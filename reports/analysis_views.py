@@ -16,7 +16,7 @@ from django.urls import reverse
 from peakflo.models import Company
 from peakflo.spreadsheets import write_xlsx
 
-from . import analysis
+from . import analysis, charts, selectors
 from .selectors import AGING_BUCKETS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -125,6 +125,8 @@ def aging_by_manager(request):
         "today": today,
         "form": form,
         "as_of": as_of,
+        # Today's figures may come from the set kept ready (reports.figures): the page says when.
+        "figures_taken_at": report["figures_taken_at"],
         "rows": rows,
         "totals": totals,
         "buckets": AGING_BUCKETS,
@@ -149,6 +151,41 @@ def aging_by_manager_export(request):
     ]
     sheet = f"Aging as of {report['as_of']:%Y-%m-%d}"
     return _xlsx("aging-by-account-manager", headers, rows, sheet_title=sheet, today=today)
+
+
+# --- the dashboard's aging card as of a date ------------------------------------------------------
+
+
+def _account_manager_id(request):
+    value = request.GET.get("account_manager", "")
+    return int(value) if value.isdigit() else None
+
+
+@login_required
+def dashboard_aging_card(request):
+    """The dashboard's aging card at a chosen date, within the dashboard's scope (an admin's
+    narrowing to one account manager included); HTMX gets the card's body, a plain GET a page."""
+    company = Company.load()
+    today = company.today()
+    form = AsOfForm(request.GET or None, today=today)
+    as_of = (form.cleaned_data["as_of"] if form.is_bound and form.is_valid() else None) or today
+    scope = selectors.dashboard_scope(
+        request.user, today=today, account_manager_id=_account_manager_id(request)
+    )
+    aging = analysis.dashboard_aging(scope, as_of=as_of)
+    context = {
+        "company": company,
+        "currency": company.base_currency,
+        "today": today,
+        "scope": scope,
+        "as_of": as_of,
+        "as_of_form": form,
+        "aging": aging,
+        "aging_chart": charts.aging_bars(aging),
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "reports/_dashboard_aging.html#aging-body", context)
+    return render(request, "reports/analysis_aging_card.html", context)
 
 
 # --- disputes ------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ urlpatterns = [
         customer_status_views.customer_status_task,
         name="report_customer_status_task",
     ),
+    path("aging-card/", analysis_views.dashboard_aging_card, name="report_dashboard_aging"),
     path("aging-by-manager/", analysis_views.aging_by_manager, name="report_aging_by_manager"),
     path(
         "aging-by-manager/export/",

@@ -34,6 +34,8 @@ from disputes.models import Dispute, DisputeReason, DisputeStatus
 from invoices.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus, Payment, PaymentAllocation
 from peakflo.models import Company
 from reports import analysis
+from reports.figures import refresh_figures
+from reports.models import FiguresRun
 from reports.templatetags.dashboard_format import one_decimal, whole_money
 from workflows.models import ActionType, Task, TaskStatus
 
@@ -137,8 +139,9 @@ def figures(customers, current=0, d1_30=0, d31_60=0, d61_90=0, d90_plus=0):
 def test_aging_per_account_manager_today(fixed_book, admin_user, today):
     with CaptureQueriesContext(connection) as queries:
         report = analysis.aging_by_manager(admin_user, today=today)
-    # One grouped query for the amounts, one for the customer counts, one for the managers' names.
-    assert len(queries) == 3
+    # Whether today's figures are kept ready (none here), one grouped query for the amounts, one
+    # for the customer counts, one for the managers' names.
+    assert len(queries) == 4
     # Alice: A1 200 current; A2 500 (12 days); A3 600 (45 days); B1 200 USD × 1.5 = 300 (70 days);
     # A4 250 (100 days). Bob: X1 10,000 (5 days) and Zed with nothing. Nobody's: N1 80 (31 days).
     assert aging_rows(report) == {
@@ -170,6 +173,73 @@ def test_an_account_manager_sees_only_their_own_row(fixed_book, am_alice, today)
         "Alice": figures(2, 200, 500, 600, 300, 250),
         "Total": figures(2, 200, 500, 600, 300, 250),
     }
+
+
+def test_a_default_viewer_sees_the_viewed_customers_labelled_as_such(client, fixed_book, am_alice, today):
+    xylo, nomad = fixed_book["X1"].customer, fixed_book["N1"].customer
+    xylo.default_viewers.add(am_alice)
+    nomad.default_viewers.add(am_alice)
+    report = analysis.aging_by_manager(am_alice, today=today)
+    # Only the customers Alice views: Xylo (10,000), not Bob's Zed; the row does not pass for
+    # Bob's whole book, nor for Alice's own.
+    assert aging_rows(report) == {
+        "Alice": figures(2, 200, 500, 600, 300, 250),
+        "Customers you view, managed by Bob": figures(1, 0, 10000),
+        "Customers you view, with no account manager": figures(1, 0, 0, 80),
+        "Total": figures(4, 200, 10500, 680, 300, 250),
+    }
+    assert [row.viewed for row in report["rows"]] == [False, True, True]
+
+    client.force_login(am_alice)
+    html = client.get(reverse("report_aging_by_manager")).content.decode()
+    assert _row_cells(html, "manager", "Customers you view, managed by Bob")[:3] == [
+        "Customers you view, managed by Bob",
+        "1",
+        "—",
+    ]
+    assert '<th scope="row">Bob</th>' not in html
+    rows = _sheet(client.get(reverse("report_aging_by_manager_export")))
+    assert [row[0] for row in rows[1:]] == [
+        "Alice",
+        "Customers you view, managed by Bob",
+        "Customers you view, with no account manager",
+        "Total",
+    ]
+    # An admin sees Bob's whole book under his name.
+    assert aging_rows(analysis.aging_by_manager(fixed_book["X1"].customer.account_manager, today=today))[
+        "Bob"
+    ] == figures(2, 0, 10000)
+
+
+def test_todays_aging_reads_the_figures_kept_ready_and_says_when(
+    client, fixed_book, admin_user, am_alice, today
+):
+    refresh_figures(today=today)
+    taken = FiguresRun.objects.get().started_at.astimezone(Company.load().tz)
+    # An invoice recorded since is not in the figures yet; the report as of a past date is live.
+    make_invoice(fixed_book["X1"].customer, "X2", day(today, -1), day(today, 29), 700)
+    report = analysis.aging_by_manager(admin_user, today=today)
+    assert report["figures_taken_at"] is not None
+    assert aging_rows(report)["Bob"] == figures(2, 0, 10000)
+    assert aging_rows(report)["Total"] == figures(5, 200, 10500, 680, 300, 250)
+    yesterday = analysis.aging_by_manager(admin_user, today=today, as_of=day(today, -1))
+    assert yesterday["figures_taken_at"] is None
+    assert aging_rows(yesterday)["Bob"] == figures(2, 700, 10000)
+
+    client.force_login(am_alice)
+    html = client.get(reverse("report_aging_by_manager")).content.decode()
+    assert f"Figures as of {taken:%H:%M}" in html
+    assert "Bob" not in html and "10,000" not in html
+    assert _row_cells(html, "manager", "Total")[-1] == "1,850"
+    past = client.get(reverse("report_aging_by_manager"), {"as_of": day(today, -1).isoformat()})
+    assert "Figures as of" not in past.content.decode()
+
+
+def test_figures_of_another_day_are_not_used(fixed_book, admin_user, today):
+    refresh_figures(today=day(today, -1))
+    report = analysis.aging_by_manager(admin_user, today=today)
+    assert report["figures_taken_at"] is None
+    assert aging_rows(report)["Total"] == figures(5, 200, 10500, 680, 300, 250)
 
 
 def test_amounts_link_to_the_invoices_behind_them(client, fixed_book, am_alice, today):
