@@ -1,9 +1,16 @@
 """Reads for the Customer Status Tracking Report: one row per customer, every figure summed in SQL.
 
-Aging is a join of the customer's open invoices with conditional sums (one GROUP BY); the payment
-behaviour and the latest activities are correlated subqueries, so a page costs a fixed number of
-queries whatever its length. Filters must never join a many-valued relation (tags, default viewers):
-that would multiply the sums, so they filter through `pk__in` subqueries instead.
+A page is read in two steps. First the customers' ids, filtered and ordered on the customer row
+(name, account manager, tags, promise) — or, when the sort or a filter needs them, on a figure —
+then the figures of those ids only: one grouped query over their invoices (balance, overdue,
+aging) and one over the customers (payment behaviour and latest activities as correlated
+subqueries). A page so costs a fixed number of queries whatever the size of the book, and a
+filter never joins a many-valued relation (tags, default viewers), which would multiply the sums.
+
+As of a past date D: invoices issued on or before D, each owing what was due on it at D (its
+total less the payments dated on or before D and the approved credits dated on or before D, as
+reports.analysis.balance_at computes for every as-of report), aged by days past due at D; the behaviour from
+the payments of the year up to D; the latest entries of the timeline on or before D.
 """
 
 import datetime as dt
@@ -25,14 +32,22 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 
 from customers.models import Activity, ActivityKind, Customer
 from customers.selectors import AGING_BUCKETS
-from invoices.models import ZERO, InvoiceStatus, PaymentAllocation
+from invoices.models import ZERO, Invoice, PaymentAllocation
+from peakflo.models import Company
+
+from .analysis import _bucket_conditions, balance_at, sold_by
+from .models import FiguresRun
 
 _MONEY = DecimalField(max_digits=16, decimal_places=2)
 BEHAVIOUR_WINDOW_DAYS = 365
 ON_TIME_MARGIN_DAYS = 2  # within two days either side of the due date counts as on time
+# Kept figures older than this (beat stopped?) are not used to order the rows: the sort goes live.
+FIGURES_FRESH_FOR = dt.timedelta(minutes=15)
+FIGURE_KEYS = ("balance", "overdue", *(key for key, *_ in AGING_BUCKETS))
 
 
 class Behaviour:
@@ -70,31 +85,58 @@ class _DaysBetween(Func):
     output_field = IntegerField()
 
 
-def _open_sum(condition=None):
-    open_invoice = Q(invoices__status=InvoiceStatus.OPEN, invoices__amount_due__gt=0)
-    return Coalesce(
-        Sum("invoices__amount_due", filter=open_invoice & (condition or Q())),
-        Value(ZERO),
-        output_field=_MONEY,
+def _day_end(day):
+    """The first moment after `day` where the company works (timeline entries are moments)."""
+    tz = Company.load().tz
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()), tz)
+
+
+# --- per-customer figures ------------------------------------------------------------------------
+
+
+def _invoice_balances(*, today, as_of):
+    """Invoices that owed something at `as_of`, each with `balance`: what it owed then.
+
+    Callers narrow them to visible customers (a page's ids, or the customer of an outer query).
+    """
+    if as_of >= today:
+        return Invoice.objects.outstanding().annotate(balance=F("amount_due"))
+    return Invoice.objects.filter(sold_by(as_of)).annotate(balance=balance_at(as_of)).filter(balance__gt=0)
+
+
+def _figure_conditions(as_of):
+    conditions = {"balance": Q(), "overdue": Q(due_date__lt=as_of)}
+    conditions.update(_bucket_conditions(as_of))
+    return conditions
+
+
+def _money_sum(condition):
+    return Coalesce(Sum("balance", filter=condition), Value(ZERO), output_field=_MONEY)
+
+
+def balances_of(ids, *, today, as_of):
+    """{customer id: {balance, overdue, current, d1_30, …}} for `ids`, one grouped query."""
+    if not ids:
+        return {}
+    # named apart from the invoices' own `balance`, which they sum
+    sums = {f"sum_{key}": _money_sum(condition) for key, condition in _figure_conditions(as_of).items()}
+    rows = (
+        _invoice_balances(today=today, as_of=as_of)
+        .filter(customer_id__in=ids)
+        .order_by()
+        .values("customer_id")
+        .annotate(**sums)
     )
+    return {row["customer_id"]: {key: row[f"sum_{key}"] for key in FIGURE_KEYS} for row in rows}
 
 
-def _bucket_condition(low, high, today):
-    if low is None:
-        return Q(invoices__due_date__gte=today)
-    condition = Q(invoices__due_date__lte=today - dt.timedelta(days=low))
-    if high is not None:
-        condition &= Q(invoices__due_date__gte=today - dt.timedelta(days=high))
-    return condition
-
-
-def _average_days_late(today):
-    """Days from due date to payment date of each allocation, weighted by amount, over the last year."""
+def _average_days_late(as_of):
+    """Days from due date to payment date of each allocation, weighted by amount, over the year to `as_of`."""
     allocations = (
         PaymentAllocation.objects.filter(
             invoice__customer=OuterRef("pk"),
-            payment__date__gt=today - dt.timedelta(days=BEHAVIOUR_WINDOW_DAYS),
-            payment__date__lte=today,
+            payment__date__gt=as_of - dt.timedelta(days=BEHAVIOUR_WINDOW_DAYS),
+            payment__date__lte=as_of,
         )
         .order_by()
         .values("invoice__customer")
@@ -110,8 +152,24 @@ def _average_days_late(today):
     return Subquery(allocations, output_field=FloatField())
 
 
-def _latest_activity(*, kinds=None, by_a_user=False):
+BEHAVIOUR = Case(
+    When(average_days_late__isnull=True, then=Value(Behaviour.NONE)),
+    When(average_days_late__lt=-ON_TIME_MARGIN_DAYS, then=Value(Behaviour.EARLY)),
+    When(average_days_late__lte=ON_TIME_MARGIN_DAYS, then=Value(Behaviour.ON_TIME)),
+    default=Value(Behaviour.LATE),
+    output_field=CharField(),
+)
+
+
+def with_behaviour(customers, *, as_of):
+    """`customers` with `average_days_late` and `behaviour` (one of Behaviour) at `as_of`."""
+    return customers.annotate(average_days_late=_average_days_late(as_of)).annotate(behaviour=BEHAVIOUR)
+
+
+def _latest_activity(*, before=None, kinds=None, by_a_user=False):
     entries = Activity.objects.filter(customer=OuterRef("pk"))
+    if before is not None:
+        entries = entries.filter(created_at__lt=before)
     if kinds:
         entries = entries.filter(kind__in=kinds)
     if by_a_user:
@@ -119,36 +177,47 @@ def _latest_activity(*, kinds=None, by_a_user=False):
     return Subquery(entries.order_by("-created_at", "-pk").values("pk")[:1], output_field=IntegerField())
 
 
-def customer_status_rows(user, *, today):
-    """The customers `user` may see, each with balance, overdue, aging, behaviour and latest activities.
+# --- sorting on a figure -------------------------------------------------------------------------
 
-    Amounts are in the customer's own currency. `course_of_action_id` and `last_input_id` are Activity
-    ids; attach_activities() loads them for a page in one query.
+
+def kept_figures_run(today):
+    """The latest rebuild of reports.CustomerFigures if it was taken today and is fresh, else None.
+
+    Only the order of the rows is read from it (a customer's reassignment does not matter here,
+    unlike the dashboard's flows); the amounts on the page stay live.
     """
-    aging = {key: _open_sum(_bucket_condition(low, high, today)) for key, _, low, high in AGING_BUCKETS}
-    margin = ON_TIME_MARGIN_DAYS
-    return (
-        Customer.objects.visible_to(user)
-        .select_related("account_manager")
-        .prefetch_related("tags")
-        .annotate(
-            balance=_open_sum(),
-            overdue=_open_sum(Q(invoices__due_date__lt=today)),
-            **aging,
-            average_days_late=_average_days_late(today),
-            course_of_action_id=_latest_activity(kinds=COURSE_OF_ACTION_KINDS),
-            last_input_id=_latest_activity(by_a_user=True),
-        )
-        .annotate(
-            behaviour=Case(
-                When(average_days_late__isnull=True, then=Value(Behaviour.NONE)),
-                When(average_days_late__lt=-margin, then=Value(Behaviour.EARLY)),
-                When(average_days_late__lte=margin, then=Value(Behaviour.ON_TIME)),
-                default=Value(Behaviour.LATE),
-                output_field=CharField(),
-            )
-        )
+    run = FiguresRun.objects.order_by("-finished_at").first()
+    if run is None or run.day != today or run.finished_at < timezone.now() - FIGURES_FRESH_FOR:
+        return None
+    return run
+
+
+_KEPT = {
+    "balance": F("figures__owed"),
+    "overdue": F("figures__overdue"),
+    "d90_plus": F("figures__d91_180") + F("figures__doubtful"),
+}
+
+
+def sort_figure(key, *, today, as_of, run=None):
+    """An expression of each customer's `key` figure (balance, overdue or d90_plus) to order by.
+
+    From the kept figures (base currency, taken by `run`) when given, else live from the ledger.
+    """
+    if run is not None:
+        return Coalesce(_KEPT[key], Value(ZERO), output_field=_MONEY)
+    per_customer = (
+        _invoice_balances(today=today, as_of=as_of)
+        .filter(customer=OuterRef("pk"))
+        .order_by()
+        .values("customer")
+        .annotate(total=_money_sum(_figure_conditions(as_of)[key]))
+        .values("total")
     )
+    return Coalesce(Subquery(per_customer, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
+
+
+# --- the page ------------------------------------------------------------------------------------
 
 
 def behaviour_phrase(behaviour, average_days_late):
@@ -163,19 +232,46 @@ def behaviour_phrase(behaviour, average_days_late):
     return f"Usually pays about {days} days late"
 
 
-def attach_activities(customers):
-    """Set `course_of_action`, `last_input`, `behaviour_text` and `aging` on each customer (one query)."""
-    customers = list(customers)
-    ids = {c.course_of_action_id for c in customers} | {c.last_input_id for c in customers}
-    ids.discard(None)
+def customer_status_rows(ids, *, today, as_of=None):
+    """The report's rows for the customer ids `ids` (already filtered, visible and in order).
+
+    Each customer gets `balance`, `overdue`, the aging bucket amounts (their keys) and `aging`
+    [(label, amount)], `behaviour` and `behaviour_text`, `course_of_action` and `last_input`
+    (Activity or None). Amounts are in the customer's own currency. Four queries, whatever `ids`.
+    """
+    as_of = as_of or today
+    ids = list(ids)
+    if not ids:
+        return []
+    before = _day_end(as_of) if as_of < today else None
+    customers = with_behaviour(
+        Customer.objects.filter(pk__in=ids)
+        .select_related("account_manager")
+        .prefetch_related("tags")
+        .annotate(
+            course_of_action_id=_latest_activity(before=before, kinds=COURSE_OF_ACTION_KINDS),
+            last_input_id=_latest_activity(before=before, by_a_user=True),
+        ),
+        as_of=as_of,
+    )
+    by_id = {customer.pk: customer for customer in customers}
+    figures = balances_of(ids, today=today, as_of=as_of)
+    rows = [by_id[pk] for pk in ids if pk in by_id]
+    entry_ids = {c.course_of_action_id for c in rows} | {c.last_input_id for c in rows}
+    entry_ids.discard(None)
     entries = (
-        Activity.objects.filter(pk__in=ids).select_related("actor_user", "actor_contact", "invoice").in_bulk()
-        if ids
+        Activity.objects.filter(pk__in=entry_ids)
+        .select_related("actor_user", "actor_contact", "invoice")
+        .in_bulk()
+        if entry_ids
         else {}
     )
-    for customer in customers:
+    nothing = dict.fromkeys(FIGURE_KEYS, ZERO)
+    for customer in rows:
+        for key, amount in figures.get(customer.pk, nothing).items():
+            setattr(customer, key, amount)
+        customer.aging = [(label, getattr(customer, key)) for key, label, _, _ in AGING_BUCKETS]
         customer.course_of_action = entries.get(customer.course_of_action_id)
         customer.last_input = entries.get(customer.last_input_id)
         customer.behaviour_text = behaviour_phrase(customer.behaviour, customer.average_days_late)
-        customer.aging = [(label, getattr(customer, key)) for key, label, _, _ in AGING_BUCKETS]
-    return customers
+    return rows

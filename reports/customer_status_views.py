@@ -21,34 +21,67 @@ from peakflo.permissions import can_write, require_write, write_required
 from peakflo.spreadsheets import write_xlsx
 from workflows import task_services
 
-from .customer_status import attach_activities, customer_status_rows
+from .customer_status import customer_status_rows
 from .customer_status_filters import CustomerStatusFilter
 from .customer_status_forms import PromiseForm, ReportTaskForm, TagsForm
 
 PAGE_SIZE = 50
+# The sort as a field too: phones show the table as cards, without its header links.
+SORT_CHOICES = [
+    ("", "Name"),
+    ("-name", "Name, Z to A"),
+    ("account_manager", "Account manager"),
+    ("-balance", "Largest balance"),
+    ("-overdue", "Most overdue"),
+    ("-d90_plus", "Most over 90 days"),
+    ("-days_late", "Slowest payers"),
+    ("promise_date", "Earliest promise"),
+]
+# Columns a reader may hide (the "Columns" menu): the customer and the balance always show.
+COLUMN_CHOICES = [
+    ("aging", "Aging"),
+    ("behaviour", "Payment behaviour"),
+    ("tags", "Tags"),
+    ("promise", "Promise to pay"),
+    ("activity", "Course of action and last input"),
+]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _filtered(request, today):
+    """The filter set and the ids of its customers, in order (figures come later, for a page)."""
     filterset = CustomerStatusFilter(
-        request.GET or None, queryset=customer_status_rows(request.user, today=today)
+        request.GET or None,
+        queryset=Customer.objects.visible_to(request.user),
+        user=request.user,
+        today=today,
     )
     customers = filterset.qs if filterset.is_bound else filterset.queryset
-    return filterset, customers if customers.query.order_by else customers.order_by("name", "pk")
+    if not customers.query.order_by:
+        customers = customers.order_by("name", "pk")
+    return filterset, customers.values_list("pk", flat=True)
 
 
 @login_required
 def customer_status(request):
     today = Company.load().today()
-    filterset, customers = _filtered(request, today)
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = attach_activities(page.object_list)
+    filterset, ids = _filtered(request, today)
+    as_of = filterset.as_of_day
+    page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = customer_status_rows(page.object_list, today=today, as_of=as_of)
+    run = filterset.figures_run
     context = {
         "filter": filterset,
         "page": page,
         "today": today,
+        "as_of": as_of,
+        "past": as_of < today,
+        "figures_taken_at": timezone.localtime(run.started_at, Company.load().tz) if run else None,
         "buckets": AGING_BUCKETS,
-        "can_write": can_write(request.user),
+        "column_choices": COLUMN_CHOICES,
+        "sort_choices": SORT_CHOICES,
+        # tags, promises and tasks are today's: the report drawn at a past date only reads them
+        "can_write": can_write(request.user) and as_of == today,
         "sees_nothing": not page.paginator.count and not Customer.objects.visible_to(request.user).exists(),
     }
     if request.htmx and not request.htmx.boosted:
@@ -56,28 +89,28 @@ def customer_status(request):
     return render(request, "reports/customer_status.html", context)
 
 
+EXPORT_CHUNK = 2000
+
+
 @login_required
 def customer_status_export(request):
     today = Company.load().today()
-    _, customers = _filtered(request, today)
+    filterset, ids = _filtered(request, today)
+    as_of = filterset.as_of_day
     headers = ["Customer ID", "Name", "Account manager", "Currency", "Balance", "Overdue",
                *[label for _, label, _, _ in AGING_BUCKETS], "Payment behaviour", "Tags",
                "Promise amount", "Promise date", "Course of action", "Course of action on",
                "Last input by", "Last input on"]  # fmt: skip
 
     def rows():
-        chunk = []
-        for customer in customers.iterator(chunk_size=2000):
-            chunk.append(customer)
-            if len(chunk) == 2000:
-                yield from _export_rows(chunk)
-                chunk = []
-        yield from _export_rows(chunk)
+        ordered = list(ids)
+        for start in range(0, len(ordered), EXPORT_CHUNK):
+            chunk = ordered[start : start + EXPORT_CHUNK]
+            yield from _export_rows(customer_status_rows(chunk, today=today, as_of=as_of))
 
-    response = HttpResponse(write_xlsx(headers, rows(), sheet_title="Customer status"), content_type=XLSX)
-    response["Content-Disposition"] = (
-        f'attachment; filename="customer-status-{timezone.localdate():%Y-%m-%d}.xlsx"'
-    )
+    title = f"Customer status {as_of:%Y-%m-%d}"
+    response = HttpResponse(write_xlsx(headers, rows(), sheet_title=title), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="customer-status-{as_of:%Y-%m-%d}.xlsx"'
     return response
 
 
@@ -86,7 +119,7 @@ def _local(moment):
 
 
 def _export_rows(customers):
-    for c in attach_activities(customers):
+    for c in customers:
         action, last = c.course_of_action, c.last_input
         yield [
             c.code,
@@ -109,9 +142,8 @@ def _export_rows(customers):
 
 def _one_row(request, pk):
     """The customer as a report row (404 outside the user's customers)."""
-    today = Company.load().today()
-    customer = get_object_or_404(customer_status_rows(request.user, today=today), pk=pk)
-    return attach_activities([customer])[0]
+    customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
+    return customer_status_rows([customer.pk], today=Company.load().today())[0]
 
 
 def _visible_customer(request, pk):
