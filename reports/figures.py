@@ -13,8 +13,8 @@ from django.utils import timezone
 from invoices.models import Invoice
 from peakflo.models import Company
 
-from .models import CustomerFigures, FiguresRun
-from .selectors import BASE_MONEY, DOUBTFUL_AFTER_DAYS, _sum, in_base_currency
+from .models import CustomerFigures, FiguresRun, FlowKind, Partition, PortfolioFlow
+from .selectors import DOUBTFUL_AFTER_DAYS, _sum, flow_rows, flows_since, in_base_currency
 
 # CustomerFigures' columns, in the order customer_figures_rows() selects them.
 CUSTOMER_COLUMNS = (
@@ -104,6 +104,42 @@ def _insert_select(model, columns, queryset):
         return cursor.rowcount
 
 
+def portfolio_flows(*, today):
+    """The dashboard's flows since flows_since(today) per portfolio, as PortfolioFlow rows (a few
+    thousand: one per portfolio, kind and day, not per invoice)."""
+    since = flows_since(today)
+    for partition in Partition:
+        sales, allocations, credits = flow_rows(lambda path: Q(), since, partition=partition)
+        for row in sales:
+            yield PortfolioFlow(
+                partition=partition,
+                user_id=row["portfolio"],
+                kind=FlowKind.SALE,
+                day=row["issue_date"],
+                counts_on=row["issue_date"],
+                amount=row["sold"],
+            )
+        for row in allocations:
+            yield PortfolioFlow(
+                partition=partition,
+                user_id=row["portfolio"],
+                kind=FlowKind.ALLOCATION,
+                day=row["payment__date"],
+                counts_on=row["counts_on"],
+                amount=row["paid"],
+                weighted_days=row["paid_days"],
+            )
+        for row in credits:
+            yield PortfolioFlow(
+                partition=partition,
+                user_id=row["portfolio"],
+                kind=FlowKind.CREDIT,
+                day=row["counts_on"],
+                counts_on=row["counts_on"],
+                amount=row["credited"],
+            )
+
+
 def refresh_figures(*, today=None):
     """Rebuild every customer's figures (and the flows) for `today` (the company's today by default)."""
     today = today or Company.load().today()
@@ -113,10 +149,10 @@ def refresh_figures(*, today=None):
         customers = _insert_select(
             CustomerFigures, CUSTOMER_COLUMNS, customer_figures_rows(today=today, taken_at=started)
         )
+        PortfolioFlow.objects.all().delete()
+        PortfolioFlow.objects.bulk_create(portfolio_flows(today=today), batch_size=2000)
+        FiguresRun.objects.filter(finished_at__lt=started - dt.timedelta(days=7)).delete()
         run = FiguresRun.objects.create(
             day=today, started_at=started, finished_at=timezone.now(), customers=customers
         )
     return run
-
-
-__all__ = ["BASE_MONEY", "refresh_figures", "customer_figures_rows"]

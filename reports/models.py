@@ -61,16 +61,25 @@ class FlowKind(models.TextChoices):
     CREDIT = "credit", "Credit note"
 
 
+class Partition(models.TextChoices):
+    MANAGER = "manager", "Customers the user manages (no user: customers nobody manages)"
+    VIEWER = "viewer", "Customers the user views as a default viewer but does not manage"
+
+
 class PortfolioFlow(models.Model):
-    """What moved one account manager's receivables on one day (base currency), over the last
-    fifteen months: the rows reports.selectors.flows() would sum, grouped by account manager too.
+    """What moved one portfolio's receivables on one day (base currency), over the last fifteen
+    months: the rows reports.selectors.flows() sums, grouped per portfolio too.
+
+    Manager portfolios partition the book (everyone's flows are their sum); an account manager's
+    dashboard reads their manager and viewer portfolios, which never share a customer.
 
     sale: `day` is the issue date. allocation: `day` is the payment date and `counts_on` the day
     it counts for "as of" balances (the later of payment and issue), `weighted_days` the amount ×
     days from issue to payment. credit: `day` and `counts_on` are the day it counts.
     """
 
-    account_manager = models.ForeignKey(
+    partition = models.CharField(max_length=8, choices=Partition.choices)
+    user = models.ForeignKey(
         "peakflo.User", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     kind = models.CharField(max_length=12, choices=FlowKind.choices)
@@ -80,7 +89,7 @@ class PortfolioFlow(models.Model):
     weighted_days = models.DecimalField(max_digits=36, decimal_places=10, default=ZERO)
 
     class Meta:
-        indexes = [models.Index(fields=["account_manager", "kind"], name="flow_manager_kind_idx")]
+        indexes = [models.Index(fields=["partition", "user"], name="flow_portfolio_idx")]
 
     def __str__(self):
         return f"{self.kind} {self.day}: {self.amount}"

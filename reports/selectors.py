@@ -14,7 +14,6 @@ the receivables at any date of the last year.
 """
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -35,12 +34,15 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
-from customers.models import Customer
+from customers.models import Activity, ActivityKind, Customer
 from disputes.models import Dispute, DisputeStatus
 from invoices.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus, PaymentAllocation
 from peakflo.models import Role, User
 from workflows.models import Task, TaskStatus
+
+from .models import CustomerFigures, FiguresRun, FlowKind, Partition, PortfolioFlow
 
 ZERO = Decimal("0")
 BASE_MONEY = DecimalField(max_digits=30, decimal_places=10)
@@ -50,6 +52,9 @@ TIME_TO_PAY_DAYS = 365
 DOUBTFUL_AFTER_DAYS = 180
 TREND_MONTHS = 12
 LIST_LENGTH = 5
+# Kept figures (reports.figures, rebuilt by beat every 5 minutes) older than this are not shown:
+# the page computes live figures instead.
+FIGURES_FRESH_FOR = dt.timedelta(minutes=15)
 # Invoices that were sales: drafts were never sent, voided ones were taken back.
 SOLD = (InvoiceStatus.OPEN, InvoiceStatus.PAID)
 
@@ -110,6 +115,8 @@ class DashboardScope:
     customers: object  # a Customer queryset, always from Customer.objects.visible_to(user)
     account_manager: User | None = None
     customer_ids: tuple | None = None  # the same customers, listed, when they are few
+    # The kept figures to read instead of the ledger (None: compute live), see kept_figures_run().
+    figures_run: FiguresRun | None = None
 
     def of(self, path="customer"):
         """A filter putting `path` (a customer relation) inside the scope."""
@@ -156,15 +163,39 @@ def dashboard_scope(user, *, today, account_manager_id=None):
         listed = tuple(customers.order_by().values_list("pk", flat=True)[: IDS_UP_TO + 1])
         ids = listed if len(listed) <= IDS_UP_TO else None
     return DashboardScope(
-        user=user, today=today, customers=customers, account_manager=manager, customer_ids=ids
+        user=user,
+        today=today,
+        customers=customers,
+        account_manager=manager,
+        customer_ids=ids,
+        figures_run=kept_figures_run(today),
     )
+
+
+def kept_figures_run(today):
+    """The latest rebuild of the kept figures, if it is usable for `today`; None means compute live.
+
+    Usable: taken for today, within FIGURES_FRESH_FOR, and no customer has changed hands since (an
+    account manager's flows are kept per manager, so a reassignment would count a customer twice or
+    show it to the wrong person until the next rebuild).
+    """
+    run = FiguresRun.objects.order_by("-finished_at").first()
+    if run is None or run.day != today or run.finished_at < timezone.now() - FIGURES_FRESH_FOR:
+        return None
+    reassigned = Activity.objects.filter(
+        created_at__gte=run.started_at, kind=ActivityKind.ASSIGNMENT
+    ).exists()
+    return None if reassigned else run
 
 
 # --- the open book -------------------------------------------------------------------------------
 
 
-def open_book(scope):
-    """Receivables today, one grouped query: per aging class, the amount due and the count."""
+AGING_CLASSES = ("current", "d1_30", "d31_60", "d61_90", "d91_180", "doubtful")
+
+
+def _open_book_by_class(scope):
+    """Amount due (base currency) and invoice count per aging class, grouped in SQL from the ledger."""
     today = scope.today
 
     def past_due(days):
@@ -192,12 +223,40 @@ def open_book(scope):
         .annotate(owed=_sum(in_base_currency("amount_due")), invoices=Count("pk"))
         .order_by()
     )
-    amount = dict.fromkeys([*classes, "doubtful"], ZERO)
-    count = dict.fromkeys(amount, 0)
+    amount = dict.fromkeys(AGING_CLASSES, ZERO)
+    count = dict.fromkeys(AGING_CLASSES, 0)
     for row in rows:
         amount[row["aging_class"]] = row["owed"]
         count[row["aging_class"]] = row["invoices"]
+    return amount, {
+        "open": sum(count.values()),
+        "overdue": sum(count.values()) - count["current"],
+        "doubtful": count["doubtful"],
+    }
 
+
+def _kept_open_book_by_class(scope):
+    """The same from the kept per-customer figures: a sum over at most one row per customer."""
+    totals = CustomerFigures.objects.filter(scope.of()).aggregate(
+        **{key: _sum(key) for key in AGING_CLASSES},
+        open=Coalesce(Sum("open_invoices"), 0),
+        overdue=Coalesce(Sum("overdue_invoices"), 0),
+        doubtful_count=Coalesce(Sum("doubtful_invoices"), 0),
+    )
+    amount = {key: totals[key] for key in AGING_CLASSES}
+    return amount, {
+        "open": totals["open"],
+        "overdue": totals["overdue"],
+        "doubtful": totals["doubtful_count"],
+    }
+
+
+def open_book(scope):
+    """Receivables today: per aging class, the amount due and the count."""
+    if scope.figures_run is not None:
+        amount, count = _kept_open_book_by_class(scope)
+    else:
+        amount, count = _open_book_by_class(scope)
     receivables = sum(amount.values(), ZERO)
     current = amount["current"]
     overdue = receivables - current
@@ -213,8 +272,8 @@ def open_book(scope):
         "current": current,
         "overdue": overdue,
         "overdue_share": _percent(overdue, receivables),
-        "open_count": sum(count.values()),
-        "overdue_count": sum(count.values()) - count["current"],
+        "open_count": count["open"],
+        "overdue_count": count["overdue"],
         "doubtful": amount["doubtful"],
         "doubtful_count": count["doubtful"],
         "aging": [
@@ -251,6 +310,25 @@ class Flows:
     allocations: dict
     credits: dict  # date it counts → approved credit
 
+    def add_sale(self, day, amount):
+        self.sales[day] = self.sales.get(day, ZERO) + amount
+
+    def add_allocation(self, paid_on, counts_on, amount, weighted_days):
+        before, before_days = self.allocations.get((paid_on, counts_on), (ZERO, ZERO))
+        self.allocations[(paid_on, counts_on)] = (before + amount, before_days + weighted_days)
+
+    def add_credit(self, counts_on, amount):
+        self.credits[counts_on] = self.credits.get(counts_on, ZERO) + amount
+
+    def add(self, other):
+        """Add another scope's flows (disjoint customers) to these."""
+        for day, amount in other.sales.items():
+            self.add_sale(day, amount)
+        for (paid_on, counts_on), (amount, weighted_days) in other.allocations.items():
+            self.add_allocation(paid_on, counts_on, amount, weighted_days)
+        for day, amount in other.credits.items():
+            self.add_credit(day, amount)
+
     def sales_between(self, after, until):
         """Credit sales issued in (after, until]."""
         return sum((v for day, v in self.sales.items() if after < day <= until), ZERO)
@@ -280,54 +358,113 @@ class Flows:
         return days / amount if amount else None
 
 
-def flows(scope):
-    """Sales, allocations and approved credits since the earliest day any figure looks back to."""
-    today = scope.today
+def flows_since(today):
+    """The earliest day any figure looks back to."""
     first_month = trend_dates(today)[0][0]
     # DSO at the first month's end looks 90 days further back; "as of" sums look at later days.
-    since = min(first_month - dt.timedelta(days=DSO_DAYS), today - dt.timedelta(days=TIME_TO_PAY_DAYS))
+    return min(first_month - dt.timedelta(days=DSO_DAYS), today - dt.timedelta(days=TIME_TO_PAY_DAYS))
 
-    sales_rows = (
-        Invoice.objects.filter(scope.of(), status__in=SOLD, issue_date__gt=since)
-        .values("issue_date")
-        .annotate(sold=_sum(in_base_currency("total")))
-        .order_by()
-    )
-    allocation_rows = (
-        PaymentAllocation.objects.filter(scope.of("invoice__customer"), invoice__status__in=SOLD)
+
+def flow_rows(where, since, *, partition=None):
+    """The three grouped queries behind Flows: sales per issue day, allocations per (payment day,
+    day it counts), approved credits per day they count — for invoices matching `where(path)`.
+
+    `partition` (a Partition) groups them per portfolio too, to keep them (reports.figures): per
+    account manager, or per default viewer of customers that viewer does not manage.
+    """
+
+    def grouped(rows, customer, *fields):
+        if partition is None:
+            return rows.values(*fields)
+        if partition == Partition.MANAGER:
+            rows = rows.annotate(portfolio=F(f"{customer}__account_manager"))
+        else:
+            rows = rows.annotate(portfolio=F(f"{customer}__default_viewers")).filter(
+                Q(portfolio__isnull=False)
+                & (
+                    Q(**{f"{customer}__account_manager__isnull": True})
+                    | ~Q(**{f"{customer}__account_manager": F("portfolio")})
+                )
+            )
+        return rows.values("portfolio", *fields)
+
+    sales = grouped(
+        Invoice.objects.filter(where("customer"), status__in=SOLD, issue_date__gt=since),
+        "customer",
+        "issue_date",
+    ).annotate(sold=_sum(in_base_currency("total")))
+    allocations = grouped(
+        PaymentAllocation.objects.filter(where("invoice__customer"), invoice__status__in=SOLD)
         .annotate(counts_on=Greatest("payment__date", "invoice__issue_date"))
-        .filter(counts_on__gt=since)
-        .values("payment__date", "counts_on")
-        .annotate(
-            paid=_sum(in_base_currency("amount", "invoice__exchange_rate")),
-            paid_days=_sum(
-                in_base_currency("amount", "invoice__exchange_rate")
-                * DaysBetween(F("payment__date"), F("invoice__issue_date"))
-            ),
-        )
-        .order_by()
+        .filter(counts_on__gt=since),
+        "invoice__customer",
+        "payment__date",
+        "counts_on",
+    ).annotate(
+        paid=_sum(in_base_currency("amount", "invoice__exchange_rate")),
+        paid_days=_sum(
+            in_base_currency("amount", "invoice__exchange_rate")
+            * DaysBetween(F("payment__date"), F("invoice__issue_date"))
+        ),
     )
-    credit_rows = (
+    credits = grouped(
         CreditNote.objects.filter(
-            scope.of("invoice__customer"), status=CreditNoteStatus.APPROVED, invoice__status__in=SOLD
+            where("invoice__customer"), status=CreditNoteStatus.APPROVED, invoice__status__in=SOLD
         )
         .annotate(counts_on=Greatest("date", "invoice__issue_date"))
-        .filter(counts_on__gt=since)
-        .values("counts_on")
-        .annotate(credited=_sum(in_base_currency("amount", "invoice__exchange_rate")))
-        .order_by()
-    )
-    allocations = {}
+        .filter(counts_on__gt=since),
+        "invoice__customer",
+        "counts_on",
+    ).annotate(credited=_sum(in_base_currency("amount", "invoice__exchange_rate")))
+    return sales.order_by(), allocations.order_by(), credits.order_by()
+
+
+def _live_flows(where, since):
+    sales, allocation_rows, credit_rows = flow_rows(where, since)
+    moved = Flows(sales={}, allocations={}, credits={})
+    for row in sales:
+        moved.add_sale(row["issue_date"], row["sold"])
     for row in allocation_rows:
-        allocations[(row["payment__date"], row["counts_on"])] = (row["paid"], row["paid_days"])
-    credits = defaultdict(lambda: ZERO)
+        moved.add_allocation(row["payment__date"], row["counts_on"], row["paid"], row["paid_days"])
     for row in credit_rows:
-        credits[row["counts_on"]] += row["credited"]
-    return Flows(
-        sales={row["issue_date"]: row["sold"] for row in sales_rows},
-        allocations=allocations,
-        credits=dict(credits),
+        moved.add_credit(row["counts_on"], row["credited"])
+    return moved
+
+
+def _kept_flows(portfolios):
+    """Flows from the kept rows of `portfolios`: a Q over PortfolioFlow's partition and user."""
+    moved = Flows(sales={}, allocations={}, credits={})
+    grouped = (
+        PortfolioFlow.objects.filter(portfolios)
+        .values("kind", "day", "counts_on")
+        .annotate(amount_sum=_sum("amount"), weighted_sum=_sum("weighted_days"))
     )
+    for row in grouped.order_by():
+        if row["kind"] == FlowKind.SALE:
+            moved.add_sale(row["day"], row["amount_sum"])
+        elif row["kind"] == FlowKind.ALLOCATION:
+            moved.add_allocation(row["day"], row["counts_on"], row["amount_sum"], row["weighted_sum"])
+        else:
+            moved.add_credit(row["counts_on"], row["amount_sum"])
+    return moved
+
+
+def flows(scope):
+    """Sales, allocations and approved credits since the earliest day any figure looks back to.
+
+    With kept figures: everyone's book is the sum of the manager portfolios; one account manager's
+    (as narrowed to by an admin) is theirs; an account manager's own view adds the customers they
+    view but do not manage.
+    """
+    since = flows_since(scope.today)
+    if scope.figures_run is None:
+        return _live_flows(scope.of, since)
+    managed = Q(partition=Partition.MANAGER)
+    if scope.account_manager is not None:
+        return _kept_flows(managed & Q(user=scope.account_manager))
+    if scope.user.sees_all_customers:
+        return _kept_flows(managed)
+    return _kept_flows((managed | Q(partition=Partition.VIEWER)) & Q(user=scope.user))
 
 
 # --- the figures ---------------------------------------------------------------------------------
@@ -425,7 +562,24 @@ def main_debtors(scope, limit=LIST_LENGTH):
     Summed per customer id first and the names joined to the top few only: joining every open
     invoice to its customer before grouping costs a large book twice as much.
     """
-    top = list(
+    if scope.figures_run is not None:
+        top = list(
+            CustomerFigures.objects.filter(scope.of())
+            .order_by("-owed", "customer_id")
+            .values("customer_id", "owed", owed_overdue=F("overdue"), invoice_count=F("open_invoices"))[
+                :limit
+            ]
+        )
+    else:
+        top = _live_main_debtors(scope, limit)
+    names = dict(
+        Customer.objects.filter(pk__in=[row["customer_id"] for row in top]).values_list("pk", "name")
+    )
+    return [{**row, "customer__name": names[row["customer_id"]]} for row in top]
+
+
+def _live_main_debtors(scope, limit):
+    return list(
         Invoice.objects.filter(scope.of())
         .outstanding()
         .values("customer_id")
@@ -436,10 +590,6 @@ def main_debtors(scope, limit=LIST_LENGTH):
         )
         .order_by("-owed", "customer_id")[:limit]
     )
-    names = dict(
-        Customer.objects.filter(pk__in=[row["customer_id"] for row in top]).values_list("pk", "name")
-    )
-    return [{**row, "customer__name": names[row["customer_id"]]} for row in top]
 
 
 def _with_total(queryset):

@@ -30,7 +30,9 @@ from django.utils import timezone
 from customers.models import Customer
 from disputes.models import Dispute, DisputeReason, DisputeStatus
 from invoices.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus, Payment, PaymentAllocation
+from peakflo.models import Company
 from reports import selectors
+from reports.figures import refresh_figures
 from workflows.models import Task, TaskStatus
 
 pytestmark = pytest.mark.django_db
@@ -82,8 +84,15 @@ def credit(invoice, number, on, amount, status=CreditNoteStatus.APPROVED):
     )
 
 
+@pytest.fixture(params=["live", "kept"])
+def figures_source(request):
+    """Every figure is checked twice: computed from the ledger, and read from the kept figures
+    beat rebuilds for large books (reports.figures) — both must give the hand-computed values."""
+    return request.param
+
+
 @pytest.fixture
-def fixed_book(am_alice, am_bob):
+def fixed_book(am_alice, am_bob, figures_source):
     apex = Customer.objects.create(code="APEX", name="Apex Trading", currency="SGD", account_manager=am_alice)
     bayside = Customer.objects.create(
         code="BAY", name="Bayside Inc.", currency="USD", account_manager=am_alice
@@ -108,6 +117,8 @@ def fixed_book(am_alice, am_bob):
     i8 = make_invoice(xylo, "I8", D(2026, 2, 10), D(2026, 3, 12), 10000)
     i9 = make_invoice(xylo, "I9", D(2026, 1, 1), D(2026, 1, 31), 5000, paid=5000)
     pay(i9, D(2026, 3, 1), 5000)
+    if figures_source == "kept":
+        refresh_figures(today=TODAY)
     return {
         "apex": apex,
         "bayside": bayside,
@@ -410,3 +421,83 @@ def test_the_query_count_does_not_grow_with_the_data(client, fixed_book, admin_u
         )
         Task.objects.create(customer=customer, title=f"Call {n}", due_on=today, owner=admin_user)
     assert count_queries() == before
+
+
+# --- the kept figures: when they are read, and what they lag behind ------------------------------
+
+
+def scope_of(user, **narrowing):
+    return selectors.dashboard_scope(user, today=TODAY, **narrowing)
+
+
+@pytest.mark.parametrize("figures_source", ["kept"], indirect=True)
+def test_kept_figures_are_read_only_while_fresh_for_today_and_nobody_changed_hands(fixed_book, am_alice):
+    from customers import timeline
+    from customers.models import ActivityKind
+    from reports.models import FiguresRun
+
+    assert scope_of(am_alice).figures_run is not None
+    run = FiguresRun.objects.get()
+    # taken for another day: live
+    FiguresRun.objects.filter(pk=run.pk).update(day=TODAY - dt.timedelta(days=1))
+    assert scope_of(am_alice).figures_run is None
+    # taken 20 minutes ago (beat rebuilds them every 5): live
+    FiguresRun.objects.filter(pk=run.pk).update(
+        day=TODAY, finished_at=timezone.now() - dt.timedelta(minutes=20)
+    )
+    assert scope_of(am_alice).figures_run is None
+    FiguresRun.objects.filter(pk=run.pk).update(finished_at=timezone.now())
+    assert scope_of(am_alice).figures_run is not None
+    # a customer changed hands since: the kept per-manager flows are wrong until the next rebuild
+    timeline.record(fixed_book["xylo"], ActivityKind.ASSIGNMENT)
+    assert scope_of(am_alice).figures_run is None
+
+
+@pytest.mark.parametrize("figures_source", ["kept"], indirect=True)
+def test_kept_figures_lag_a_payment_until_the_next_rebuild_and_say_when_they_were_taken(
+    client, fixed_book, am_alice
+):
+    # Apex pays I2's 500 after the rebuild: the kept receivables still hold it…
+    fixed_book["I2"].amount_paid = Decimal("500")
+    fixed_book["I2"].amount_due = Decimal("0")
+    fixed_book["I2"].status = InvoiceStatus.PAID
+    fixed_book["I2"].save()
+    pay(fixed_book["I2"], TODAY, 500)
+    assert selectors.dashboard_figures(scope_of(am_alice))["receivables"] == approx("1850")
+    # …until the next rebuild (or live figures, which are never behind).
+    refresh_figures(today=TODAY)
+    assert selectors.dashboard_figures(scope_of(am_alice))["receivables"] == approx("1350")
+
+    # The page says when its figures were taken (beat's rebuild is of the company's real today).
+    client.force_login(am_alice)
+    assert "Figures as of" not in client.get(reverse("dashboard")).content.decode()
+    run = refresh_figures()
+    taken = run.started_at.astimezone(Company.load().tz)
+    assert f"Figures as of {taken:%H:%M}." in client.get(reverse("dashboard")).content.decode()
+
+
+@pytest.mark.parametrize("figures_source", ["kept"], indirect=True)
+def test_kept_figures_of_a_default_viewer_add_the_viewed_customers_live(fixed_book, am_alice, am_bob):
+    fixed_book["xylo"].default_viewers.add(am_alice)
+    fixed_book["apex"].default_viewers.add(am_alice)  # her own customer: must not count twice
+    refresh_figures(today=TODAY)
+    kept = scope_of(am_alice)
+    assert kept.figures_run is not None
+    live = selectors.DashboardScope(
+        user=am_alice, today=TODAY, customers=kept.customers, customer_ids=kept.customer_ids
+    )
+    kept_figures, live_figures = selectors.dashboard_figures(kept), selectors.dashboard_figures(live)
+    # Alice's 1,850 and Xylo's 10,000, whichever way they are read
+    assert kept_figures["receivables"] == approx("11850")
+    assert kept_figures == live_figures
+    assert selectors.main_debtors(kept) == selectors.main_debtors(live)
+    # Bob's kept portfolio is his alone
+    bob = selectors.dashboard_figures(scope_of(am_bob))
+    assert bob["receivables"] == approx("10000")
+
+
+def test_the_kept_figures_are_rebuilt_every_five_minutes_by_beat():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="reports.refresh_figures")
+    assert task.enabled and (task.interval.every, task.interval.period) == (5, "minutes")
