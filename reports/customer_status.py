@@ -270,7 +270,9 @@ def customer_status_rows(ids, *, today, as_of=None):
     for customer in rows:
         for key, amount in figures.get(customer.pk, nothing).items():
             setattr(customer, key, amount)
-        customer.aging = [(label, getattr(customer, key)) for key, label, _, _ in AGING_BUCKETS]
+        customer.aging = [
+            (label.removesuffix(" days"), getattr(customer, key)) for key, label, _, _ in AGING_BUCKETS
+        ]
         customer.course_of_action = entries.get(customer.course_of_action_id)
         customer.last_input = entries.get(customer.last_input_id)
         customer.behaviour_text = behaviour_phrase(customer.behaviour, customer.average_days_late)

@@ -6,12 +6,13 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from customers.models import Activity, ActivityKind, Customer, Tag
 from customers.services import add_note
-from invoices.models import Invoice, InvoiceStatus, Payment, PaymentAllocation
+from invoices.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus, Payment, PaymentAllocation
 from peakflo.models import Company
 from tests.conftest import PASSWORD
 from workflows.models import Task
@@ -307,3 +308,169 @@ def test_a_bad_filter_value_is_named_and_ignored(client, book, admin_user):
     assert page.status_code == 200
     assert "Promise from: Enter a valid date." in page.text
     assert len(page.context["page"].object_list) == 5  # the bad date narrows nothing
+
+
+# --- as of a past date ---------------------------------------------------------------------------
+
+
+def _pay(customer, inv, *, on, amount):
+    payment = Payment.objects.create(customer=customer, date=on, amount=D(amount), currency=customer.currency)
+    PaymentAllocation.objects.create(payment=payment, invoice=inv, amount=D(amount))
+
+
+def _credit(customer, inv, *, on, amount, number):
+    CreditNote.objects.create(
+        number=number, customer=customer, invoice=inv, date=on, amount=D(amount),
+        currency=customer.currency, status=CreditNoteStatus.APPROVED,
+    )  # fmt: skip
+
+
+def _issued(customer, *, issued, due, total, paid="0", credited="0", status=InvoiceStatus.OPEN):
+    due_now = D(total) - D(paid) - D(credited)
+    return Invoice.objects.create(
+        number=f"CS-{next(_numbers):05d}", customer=customer, currency=customer.currency,
+        issue_date=issued, due_date=due, subtotal=D(total), tax=D("0"), total=D(total),
+        amount_paid=D(paid), amount_credited=D(credited), amount_due=due_now,
+        status=InvoiceStatus.PAID if status == InvoiceStatus.OPEN and not due_now else status,
+    )  # fmt: skip
+
+
+def _at(day, hour=12):
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=Company.load().tz)
+
+
+@pytest.fixture
+def history(db, am_alice, am_bob, admin_user, today):
+    """Acme's book, 30 days ago (D) and today (T = D + 30); amounts in SGD."""
+    d = today - dt.timedelta(days=30)
+    acme = Customer.objects.create(code="H-1", name="Acme", currency="SGD", account_manager=am_alice)
+    # A: 1,000 due D−40; 300 paid D−10 (30 days late), 700 paid D+5 (45 days late): owed 700 at D
+    a = _issued(
+        acme, issued=d - dt.timedelta(days=60), due=d - dt.timedelta(days=40), total="1000", paid="1000"
+    )
+    _pay(acme, a, on=d - dt.timedelta(days=10), amount="300")
+    _pay(acme, a, on=d + dt.timedelta(days=5), amount="700")
+    # B: 500 due D+10, 100 credited D+2: 500 (current) at D, 400 (1–30 days) today
+    b = _issued(
+        acme, issued=d - dt.timedelta(days=20), due=d + dt.timedelta(days=10), total="500", credited="100"
+    )
+    _credit(acme, b, on=d + dt.timedelta(days=2), amount="100", number="CN-H1")
+    # C: 200 due D−95, paid D−5 (90 days late): nothing owed at D
+    c = _issued(
+        acme, issued=d - dt.timedelta(days=100), due=d - dt.timedelta(days=95), total="200", paid="200"
+    )
+    _pay(acme, c, on=d - dt.timedelta(days=5), amount="200")
+    # E: issued after D: only today's figures see it (900, current)
+    _issued(acme, issued=d + dt.timedelta(days=3), due=d + dt.timedelta(days=33), total="900")
+    # F: 50 due D−150, 20 credited D−1: 30 over 90 days, at D and today
+    f = _issued(
+        acme, issued=d - dt.timedelta(days=200), due=d - dt.timedelta(days=150), total="50", credited="20"
+    )
+    _credit(acme, f, on=d - dt.timedelta(days=1), amount="20", number="CN-H2")
+    # a voided invoice never counts
+    _issued(acme, issued=d - dt.timedelta(days=50), due=d - dt.timedelta(days=20), total="999",
+            status=InvoiceStatus.VOID)  # fmt: skip
+
+    # Gamma owed 5,000 at D (paid D+1, due D−3); nothing today
+    gamma = Customer.objects.create(code="H-2", name="Gamma", currency="SGD", account_manager=am_alice)
+    g = _issued(
+        gamma, issued=d - dt.timedelta(days=33), due=d - dt.timedelta(days=3), total="5000", paid="5000"
+    )
+    _pay(gamma, g, on=d + dt.timedelta(days=1), amount="5000")
+    Customer.objects.create(code="H-3", name="Bob's Own", currency="SGD", account_manager=am_bob)
+
+    old_note = add_note(customer=acme, text="Called, promised next week", actor=am_alice)
+    Activity.objects.filter(pk=old_note.pk).update(created_at=_at(d - dt.timedelta(days=3)))
+    # on the evening of D itself (company time): still counts for D
+    evening = add_note(customer=gamma, text="Late call", actor=am_alice)
+    Activity.objects.filter(pk=evening.pk).update(created_at=_at(d, hour=23))
+    add_note(customer=acme, text="Paid most of it", actor=admin_user)  # today
+    return {"d": d, "acme": acme, "gamma": gamma}
+
+
+def test_as_of_a_past_date_balances_aging_behaviour_and_activity(client, admin_user, history, today):
+    log_in(client, admin_user)
+    d = history["d"]
+
+    past = rows_of(client.get(URL, {"as_of": d.isoformat()}))
+    acme = past["Acme"]
+    assert (acme.balance, acme.overdue) == (D("1230.00"), D("730.00"))  # 700 + 500 + 30; 700 + 30
+    assert (acme.current, acme.d1_30, acme.d31_60, acme.d61_90, acme.d90_plus) == (
+        D("500.00"), D("0"), D("700.00"), D("0"), D("30.00"),
+    )  # fmt: skip
+    # (300 × 30 + 200 × 90) / 500 = 54 days late, from the payments dated by D only
+    assert acme.behaviour_text == "Usually pays about 54 days late"
+    assert acme.course_of_action.data["text"] == "Called, promised next week"
+    assert acme.last_input.actor_user == acme.account_manager
+    assert past["Gamma"].balance == D("5000.00") and past["Gamma"].d1_30 == D("5000.00")
+    assert past["Gamma"].course_of_action.data["text"] == "Late call"
+
+    now = rows_of(client.get(URL))
+    acme = now["Acme"]
+    assert (acme.balance, acme.overdue) == (D("1330.00"), D("430.00"))  # 400 + 900 + 30; 400 + 30
+    assert (acme.current, acme.d1_30, acme.d31_60, acme.d90_plus) == (
+        D("900.00"),
+        D("400.00"),
+        D("0"),
+        D("30.00"),
+    )
+    # + 700 × 45: (9,000 + 18,000 + 31,500) / 1,200 = 48.75
+    assert acme.behaviour_text == "Usually pays about 49 days late"
+    assert acme.course_of_action.data["text"] == "Paid most of it"
+    assert now["Gamma"].balance == D("0")
+
+
+def test_as_of_sorts_by_that_days_balance_and_the_export_follows(client, am_alice, history, today):
+    log_in(client, am_alice)
+    d = history["d"]
+    params = {"as_of": d.isoformat(), "sort": "-balance"}
+    page = client.get(URL, params)
+    assert [c.name for c in page.context["page"].object_list] == ["Gamma", "Acme"]  # Bob's customer: hidden
+    assert [c.name for c in client.get(URL, {"sort": "-balance"}).context["page"].object_list] == [
+        "Acme",
+        "Gamma",
+    ]
+
+    response = client.get(URL + "export/", params)
+    assert f"customer-status-{d:%Y-%m-%d}.xlsx" in response["Content-Disposition"]
+    headers, rows = _export(client, params)
+    assert [(row[1], row[4], row[5]) for row in rows] == [("Gamma", 5000, 5000), ("Acme", 1230, 730)]
+    acme = dict(zip(headers, rows[1], strict=True))
+    assert acme["Current"] == 500 and acme["31–60 days"] == 700 and acme["Over 90 days"] == 30
+    assert acme["Payment behaviour"] == "Usually pays about 54 days late"
+
+
+def test_the_past_view_reads_only_and_says_so(client, admin_user, history, today):
+    log_in(client, admin_user)
+    page = client.get(URL, {"as_of": history["d"].isoformat()})
+    assert "Drawn as of" in page.text and "Tags and promises are today's" in page.text
+    assert "Edit the tags" not in page.text and "Edit the promise" not in page.text
+    assert "Create a task" not in page.text
+    today_page = client.get(URL)
+    assert "Edit the tags of Acme" in today_page.text and "Create a task for Acme" in today_page.text
+
+
+def test_a_future_as_of_date_is_refused_by_name(client, admin_user, history, today):
+    log_in(client, admin_user)
+    tomorrow = today + dt.timedelta(days=1)
+    page = client.get(URL, {"as_of": tomorrow.isoformat()})
+    assert page.status_code == 200
+    assert f"As of: {tomorrow:%-d %b %Y} is in the future; choose today or an earlier date." in page.text
+    assert rows_of(page)["Acme"].balance == D("1330.00")  # today's figures, not a guess at tomorrow
+
+
+def test_sorting_by_balance_reads_the_kept_figures_when_they_are_todays(client, admin_user, history, today):
+    from reports.figures import refresh_figures
+
+    log_in(client, admin_user)
+    assert "Ordered by balances as of" not in client.get(URL, {"sort": "-balance"}).text  # none kept: live
+    refresh_figures(today=today)
+    # a payment after the figures were taken: the order stays that of the kept figures, the amounts are live
+    acme = history["acme"]
+    Invoice.objects.filter(customer=acme, status=InvoiceStatus.OPEN).update(
+        amount_due=D("0"), amount_paid=F("total") - F("amount_credited"), status=InvoiceStatus.PAID
+    )
+    page = client.get(URL, {"sort": "-balance"})
+    assert "Ordered by balances as of" in page.text
+    rows = page.context["page"].object_list
+    assert [c.name for c in rows][:1] == ["Acme"] and rows[0].balance == D("0")
