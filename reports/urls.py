@@ -1,6 +1,13 @@
 from django.urls import path
 
-from . import analysis_views, customer_status_views, invoice_status_views, views
+from . import (
+    analysis_views,
+    credit_control_views,
+    customer_status_views,
+    invoice_status_views,
+    team_activity_views,
+    views,
+)
 
 # Each report adds its own lines below (one module per report: reports/<report>_views.py).
 urlpatterns = [
@@ -39,4 +46,16 @@ urlpatterns = [
     path("disputes/export/", analysis_views.disputes_report_export, name="report_disputes_export"),
     path("actions/", analysis_views.actions_report, name="report_actions"),
     path("actions/export/", analysis_views.actions_report_export, name="report_actions_export"),
+    path("credit-control/", credit_control_views.credit_control_report, name="report_credit_control"),
+    path(
+        "credit-control/export/",
+        credit_control_views.credit_control_export,
+        name="report_credit_control_export",
+    ),
+    path("team-activity/", team_activity_views.team_activity_report, name="report_team_activity"),
+    path(
+        "team-activity/export/",
+        team_activity_views.team_activity_export,
+        name="report_team_activity_export",
+    ),
 ]

@@ -11,6 +11,23 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import (
+    BooleanField,
+    Case,
+    DateField,
+    DecimalField,
+    F,
+    FilteredRelation,
+    Func,
+    IntegerField,
+    Min,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from customers import timeline
@@ -19,48 +36,104 @@ from invoices.models import InvoiceStatus
 from invoices.money import format_money
 from peakflo.models import Company
 
+from .models import Workflow
 
-def _minus_days(date_sql, days_sql):
-    if connection.vendor == "postgresql":
-        return f"({date_sql} - {days_sql})"
-    return f"date({date_sql}, printf('%%+d days', -{days_sql}))"
+OWED = DecimalField(max_digits=30, decimal_places=10)
 
 
-def _decided_sql():
-    """WITH … decided: per customer a limit applies to (or on hold), whether they should be on hold.
+class _DaysSince(Func):
+    """Whole days from a date to `today` (a date - date in PostgreSQL, julianday in SQLite)."""
 
-    Parameters: today, today.
-    """
-    cutoff = _minus_days("%s", "f.credit_limit_days")  # overdue longer than N days: due before today - N
-    return f"""
-        WITH followed AS (
-            SELECT c.id, c.credit_hold, w.credit_limit_amount, w.credit_limit_days
-            FROM customers_customer c
-            LEFT JOIN workflows_workflow w ON w.id = COALESCE(
-                c.workflow_id, (SELECT d.id FROM workflows_workflow d WHERE d.is_default)
-            )
-            -- only customers a limit applies to, or who must have their hold lifted
-            WHERE c.credit_hold OR w.credit_limit_amount IS NOT NULL OR w.credit_limit_days IS NOT NULL
-        ),
-        exposure AS (
-            SELECT i.customer_id,
-                   SUM(i.amount_due * i.exchange_rate) AS owed,
-                   MIN(CASE WHEN i.due_date < %s THEN i.due_date END) AS oldest_overdue
-            FROM invoices_invoice i
-            JOIN followed f ON f.id = i.customer_id
-            WHERE i.status = '{InvoiceStatus.OPEN}' AND i.amount_due > 0
-            GROUP BY i.customer_id
-        ),
-        decided AS (
-            SELECT f.id, f.credit_hold AS was_held, f.credit_limit_amount, f.credit_limit_days,
-                   e.owed, e.oldest_overdue,
-                   COALESCE(f.credit_limit_amount IS NOT NULL AND e.owed > f.credit_limit_amount, FALSE)
-                   OR COALESCE(f.credit_limit_days IS NOT NULL AND e.oldest_overdue < {cutoff}, FALSE)
-                   AS hold
-            FROM followed f
-            LEFT JOIN exposure e ON e.customer_id = f.id
+    output_field = IntegerField()
+    arity = 2
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
         )
+
+
+def _followed_limit(field):
+    """The limit of the workflow the customer follows: their own, or the default one."""
+    default = Workflow.objects.filter(is_default=True).values(field)[:1]
+    return Case(
+        When(workflow__isnull=True, then=Subquery(default)),
+        default=F(f"workflow__{field}"),
+    )
+
+
+def credit_positions(customers, *, today):
+    """`customers` with their credit limits, what they owe against them, and whether they are over.
+
+    The one definition of "over the credit limit", shared by the tick's credit hold and the credit
+    control report. Annotations: credit_limit_amount, credit_limit_days (the followed workflow's,
+    None when it has none); owed (base currency, open invoices' amount due × exchange rate; None
+    without any), oldest_overdue (due date of the oldest overdue one), days_overdue (days since
+    then, 0 when nothing is overdue); over_amount (owes more than the amount limit), over_days (has
+    an invoice overdue longer than the days limit), hold (either). One GROUP BY over the customers'
+    open invoices, joined on their condition so paid ones are never read.
     """
+    open_invoice = Q(invoices__status=InvoiceStatus.OPEN, invoices__amount_due__gt=0)
+    overdue = Q(open_invoices__due_date__lt=today)
+    return (
+        customers.annotate(open_invoices=FilteredRelation("invoices", condition=open_invoice))
+        .annotate(
+            credit_limit_amount=_followed_limit("credit_limit_amount"),
+            credit_limit_days=_followed_limit("credit_limit_days"),
+            owed=Sum(F("open_invoices__amount_due") * F("open_invoices__exchange_rate"), output_field=OWED),
+            oldest_overdue=Min("open_invoices__due_date", filter=overdue),
+        )
+        .annotate(
+            days_overdue=Coalesce(_DaysSince(Value(today, DateField()), F("oldest_overdue")), 0),
+            over_amount=Case(
+                When(credit_limit_amount__isnull=False, owed__gt=F("credit_limit_amount"), then=True),
+                default=False,
+                output_field=BooleanField(),
+            ),
+            over_days=Case(
+                When(
+                    credit_limit_days__isnull=False,
+                    oldest_overdue__isnull=False,
+                    days_overdue__gt=F("credit_limit_days"),
+                    then=True,
+                ),
+                default=False,
+                output_field=BooleanField(),
+            ),
+        )
+        .annotate(hold=Q(over_amount=True) | Q(over_days=True))
+    )
+
+
+def _decided_sql(today):
+    """SELECT … per customer a limit applies to (or on hold): whether they should be on hold.
+
+    Columns: id, was_held, credit_limit_amount, credit_limit_days, owed, oldest_overdue, hold.
+    """
+    decided = (
+        credit_positions(Customer.objects.all(), today=today)
+        # only customers a limit applies to, or who must have their hold lifted
+        .filter(
+            Q(credit_hold=True) | Q(credit_limit_amount__isnull=False) | Q(credit_limit_days__isnull=False)
+        )
+        .values(
+            "id",
+            "credit_limit_amount",
+            "credit_limit_days",
+            "owed",
+            "oldest_overdue",
+            "hold",
+            was_held=F("credit_hold"),
+        )
+        .order_by()
+    )
+    return decided.query.sql_with_params()
 
 
 CHANGED_COLUMNS = "decided.id, decided.hold, decided.owed, decided.oldest_overdue, decided.credit_limit_amount, decided.credit_limit_days"
@@ -70,22 +143,24 @@ def _apply_changes(cursor, today, now):
     """Write the changed flags; returns the changed rows (id, hold, owed, oldest overdue, limits)."""
     if connection.vendor == "postgresql":
         # One statement: the rows it changes come back with what decided them.
+        sql, params = _decided_sql(today)
         cursor.execute(
-            _decided_sql()
-            + f"""
+            f"""
+            WITH decided AS ({sql})
             UPDATE customers_customer
             SET credit_hold = decided.hold, credit_hold_since = CASE WHEN decided.hold THEN %s END
             FROM decided
             WHERE customers_customer.id = decided.id AND customers_customer.credit_hold <> decided.hold
             RETURNING {CHANGED_COLUMNS}
             """,
-            [today, today, now],
+            [*params, now],
         )
         return cursor.fetchall()
     # SQLite (the embedded default) cannot return the FROM table's columns: read, then two UPDATEs.
+    sql, params = _decided_sql(today)
     cursor.execute(
-        _decided_sql() + f"SELECT {CHANGED_COLUMNS} FROM decided WHERE decided.was_held <> decided.hold",
-        [today, today],
+        f"WITH decided AS ({sql}) SELECT {CHANGED_COLUMNS} FROM decided WHERE decided.was_held <> decided.hold",
+        params,
     )
     changed = cursor.fetchall()
     put_on = [row[0] for row in changed if row[1]]

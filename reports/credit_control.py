@@ -1,0 +1,106 @@
+"""Reads for the Credit control report: the customers over their workflow's credit limit, or on hold.
+
+"Over the limit" is workflows.credit.credit_positions, the definition the tick puts customers on
+credit hold with; this module adds what the report prints (overdue amount, by how much they are
+over) and the totals. The whole page is one query: the totals ride on each row as window sums
+over the filtered rows, so the count and the exposure are not a second pass over the invoices.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from customers.models import Customer
+from workflows.credit import OWED, credit_positions
+from workflows.models import Workflow
+
+ZERO = Decimal(0)
+
+
+class _OverAll(Func):
+    """An aggregate of the grouped rows as a window over the whole result (`SUM(SUM(x)) OVER ()`)."""
+
+    template = "%(function)s(%(expressions)s) OVER ()"
+    contains_aggregate = False
+    contains_over_clause = True
+    window_compatible = True
+
+    def get_group_by_cols(self):
+        return []
+
+
+def credit_control_rows(user, *, today):
+    """The visible customers over a credit limit (in money or days) or on credit hold, one row each."""
+    default_name = Workflow.objects.filter(is_default=True).values("name")[:1]
+    overdue = Q(open_invoices__due_date__lt=today)
+    return (
+        credit_positions(Customer.objects.visible_to(user), today=today)
+        .filter(Q(over_amount=True) | Q(over_days=True) | Q(credit_hold=True))
+        .select_related("account_manager")
+        .annotate(
+            workflow_name=Coalesce(F("workflow__name"), Subquery(default_name), output_field=CharField()),
+            exposure=Coalesce(F("owed"), ZERO, output_field=OWED),
+            overdue=Coalesce(
+                Sum(F("open_invoices__amount_due") * F("open_invoices__exchange_rate"), filter=overdue),
+                ZERO,
+                output_field=OWED,
+            ),
+            over_by_amount=Case(
+                When(over_amount=True, then=F("owed") - F("credit_limit_amount")), output_field=OWED
+            ),
+            over_by_days=Case(
+                When(over_days=True, then=F("days_overdue") - F("credit_limit_days")),
+                output_field=IntegerField(),
+            ),
+        )
+    )
+
+
+def with_totals(rows):
+    """Each row also carries `total_customers` and `total_exposure` of every row the filters keep."""
+    return rows.annotate(
+        total_customers=_OverAll(F("pk"), function="COUNT", output_field=IntegerField()),
+        total_exposure=_OverAll(F("exposure"), function="SUM", output_field=OWED),
+    )
+
+
+@dataclass
+class Totals:
+    customers: int = 0
+    exposure: Decimal = ZERO
+
+
+def page_with_totals(rows, number, per_page):
+    """(page, totals) of the ordered `rows`: one query, or two past the last page (shown as the last).
+
+    Django's Paginator would count first (a second pass over the invoices); here the count comes
+    with the page, from its window sums.
+    """
+    try:
+        number = max(int(number or 1), 1)
+    except (TypeError, ValueError):
+        number = 1
+
+    def fetch(number):
+        return list(with_totals(rows)[(number - 1) * per_page : number * per_page])
+
+    page_rows = fetch(number)
+    if not page_rows and number > 1:
+        last = max((rows.count() - 1) // per_page + 1, 1)
+        number, page_rows = last, fetch(last)
+    totals = Totals(page_rows[0].total_customers, page_rows[0].total_exposure) if page_rows else Totals()
+    paginator = Paginator(range(totals.customers), per_page)  # sized by the count, never sliced
+    return Page(page_rows, number, paginator), totals
