@@ -7,14 +7,22 @@ until it commits, never a half-built set. Beat runs it every 5 minutes (reports.
 import datetime as dt
 
 from django.db import connection, transaction
-from django.db.models import Count, DateField, DateTimeField, F, IntegerField, Min, Q, Value
+from django.db.models import Count, DateField, DateTimeField, F, IntegerField, Min, Q, Sum, Value
 from django.utils import timezone
 
 from invoices.models import Invoice
 from peakflo.models import Company
 
-from .models import CustomerFigures, FiguresRun, FlowKind, Partition, PortfolioFlow
-from .selectors import DOUBTFUL_AFTER_DAYS, _sum, flow_rows, flows_since, in_base_currency
+from .models import CustomerFigures, FiguresRun, FlowKind, Partition, PortfolioBook, PortfolioFlow
+from .selectors import (
+    AGING_CLASSES,
+    DOUBTFUL_AFTER_DAYS,
+    _sum,
+    by_portfolio,
+    flow_rows,
+    flows_since,
+    in_base_currency,
+)
 
 # CustomerFigures' columns, in the order customer_figures_rows() selects them.
 CUSTOMER_COLUMNS = (
@@ -140,6 +148,28 @@ def portfolio_flows(*, today):
             )
 
 
+def portfolio_books():
+    """Each portfolio's open book, summed from the customer figures just written."""
+    sums = {
+        **{key: _sum(key) for key in AGING_CLASSES},
+        "open": Sum("open_invoices"),
+        "overdue": Sum("overdue_invoices"),
+        "doubtful_count": Sum("doubtful_invoices"),
+    }
+    for partition in Partition:
+        for row in (
+            by_portfolio(CustomerFigures.objects.all(), "customer", partition).annotate(**sums).order_by()
+        ):
+            yield PortfolioBook(
+                partition=partition,
+                user_id=row["portfolio"],
+                **{key: row[key] for key in AGING_CLASSES},
+                open_invoices=row["open"],
+                overdue_invoices=row["overdue"],
+                doubtful_invoices=row["doubtful_count"],
+            )
+
+
 def refresh_figures(*, today=None):
     """Rebuild every customer's figures (and the flows) for `today` (the company's today by default)."""
     today = today or Company.load().today()
@@ -149,6 +179,8 @@ def refresh_figures(*, today=None):
         customers = _insert_select(
             CustomerFigures, CUSTOMER_COLUMNS, customer_figures_rows(today=today, taken_at=started)
         )
+        PortfolioBook.objects.all().delete()
+        PortfolioBook.objects.bulk_create(portfolio_books())
         PortfolioFlow.objects.all().delete()
         PortfolioFlow.objects.bulk_create(portfolio_flows(today=today), batch_size=2000)
         FiguresRun.objects.filter(finished_at__lt=started - dt.timedelta(days=7)).delete()

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import models
 
 ZERO = Decimal("0")
-BASE_MONEY = {"max_digits": 24, "decimal_places": 6, "default": ZERO}
+BASE_MONEY = {"max_digits": 30, "decimal_places": 6, "default": ZERO}
 
 
 class CustomerFigures(models.Model):
@@ -93,6 +93,28 @@ class PortfolioFlow(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.day}: {self.amount}"
+
+
+class PortfolioBook(models.Model):
+    """One portfolio's open book (the sum of its customers' CustomerFigures), so everyone's book is
+    a sum over a handful of rows. Portfolios as for PortfolioFlow."""
+
+    partition = models.CharField(max_length=8, choices=Partition.choices)
+    user = models.ForeignKey(
+        "peakflo.User", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    current = models.DecimalField(**BASE_MONEY)
+    d1_30 = models.DecimalField(**BASE_MONEY)
+    d31_60 = models.DecimalField(**BASE_MONEY)
+    d61_90 = models.DecimalField(**BASE_MONEY)
+    d91_180 = models.DecimalField(**BASE_MONEY)
+    doubtful = models.DecimalField(**BASE_MONEY)
+    open_invoices = models.PositiveIntegerField(default=0)
+    overdue_invoices = models.PositiveIntegerField(default=0)
+    doubtful_invoices = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.partition} portfolio of user {self.user_id}"
 
 
 class FiguresRun(models.Model):

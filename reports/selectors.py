@@ -42,7 +42,7 @@ from invoices.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus
 from peakflo.models import Role, User
 from workflows.models import Task, TaskStatus
 
-from .models import CustomerFigures, FiguresRun, FlowKind, Partition, PortfolioFlow
+from .models import CustomerFigures, FiguresRun, FlowKind, Partition, PortfolioBook, PortfolioFlow
 
 ZERO = Decimal("0")
 BASE_MONEY = DecimalField(max_digits=30, decimal_places=10)
@@ -236,8 +236,8 @@ def _open_book_by_class(scope):
 
 
 def _kept_open_book_by_class(scope):
-    """The same from the kept per-customer figures: a sum over at most one row per customer."""
-    totals = CustomerFigures.objects.filter(scope.of()).aggregate(
+    """The same from the kept portfolio books: a sum over a handful of rows."""
+    totals = PortfolioBook.objects.filter(kept_portfolios(scope)).aggregate(
         **{key: _sum(key) for key in AGING_CLASSES},
         open=Coalesce(Sum("open_invoices"), 0),
         overdue=Coalesce(Sum("overdue_invoices"), 0),
@@ -365,6 +365,37 @@ def flows_since(today):
     return min(first_month - dt.timedelta(days=DSO_DAYS), today - dt.timedelta(days=TIME_TO_PAY_DAYS))
 
 
+def by_portfolio(rows, customer, partition, *fields):
+    """`rows.values(*fields)`, grouped per portfolio too (as `portfolio`: the user) when `partition`
+    is given: per account manager of the customer at `customer`, or per default viewer of it who
+    does not manage it. Manager portfolios partition the book; viewer ones never repeat a managed
+    customer, so an account manager's two portfolios add up to what they may see."""
+    if partition is None:
+        return rows.values(*fields)
+    if partition == Partition.MANAGER:
+        rows = rows.annotate(portfolio=F(f"{customer}__account_manager"))
+    else:
+        rows = rows.annotate(portfolio=F(f"{customer}__default_viewers")).filter(
+            Q(portfolio__isnull=False)
+            & (
+                Q(**{f"{customer}__account_manager__isnull": True})
+                | ~Q(**{f"{customer}__account_manager": F("portfolio")})
+            )
+        )
+    return rows.values("portfolio", *fields)
+
+
+def kept_portfolios(scope):
+    """The kept portfolios making up `scope` (a filter on PortfolioFlow / PortfolioBook): every
+    manager portfolio, one account manager's (narrowed to), or an account manager's own two."""
+    managed = Q(partition=Partition.MANAGER)
+    if scope.account_manager is not None:
+        return managed & Q(user=scope.account_manager)
+    if scope.user.sees_all_customers:
+        return managed
+    return (managed | Q(partition=Partition.VIEWER)) & Q(user=scope.user)
+
+
 def flow_rows(where, since, *, partition=None):
     """The three grouped queries behind Flows: sales per issue day, allocations per (payment day,
     day it counts), approved credits per day they count — for invoices matching `where(path)`.
@@ -374,19 +405,7 @@ def flow_rows(where, since, *, partition=None):
     """
 
     def grouped(rows, customer, *fields):
-        if partition is None:
-            return rows.values(*fields)
-        if partition == Partition.MANAGER:
-            rows = rows.annotate(portfolio=F(f"{customer}__account_manager"))
-        else:
-            rows = rows.annotate(portfolio=F(f"{customer}__default_viewers")).filter(
-                Q(portfolio__isnull=False)
-                & (
-                    Q(**{f"{customer}__account_manager__isnull": True})
-                    | ~Q(**{f"{customer}__account_manager": F("portfolio")})
-                )
-            )
-        return rows.values("portfolio", *fields)
+        return by_portfolio(rows, customer, partition, *fields)
 
     sales = grouped(
         Invoice.objects.filter(where("customer"), status__in=SOLD, issue_date__gt=since),
@@ -459,12 +478,7 @@ def flows(scope):
     since = flows_since(scope.today)
     if scope.figures_run is None:
         return _live_flows(scope.of, since)
-    managed = Q(partition=Partition.MANAGER)
-    if scope.account_manager is not None:
-        return _kept_flows(managed & Q(user=scope.account_manager))
-    if scope.user.sees_all_customers:
-        return _kept_flows(managed)
-    return _kept_flows((managed | Q(partition=Partition.VIEWER)) & Q(user=scope.user))
+    return _kept_flows(kept_portfolios(scope))
 
 
 # --- the figures ---------------------------------------------------------------------------------

@@ -501,3 +501,35 @@ def test_the_kept_figures_are_rebuilt_every_five_minutes_by_beat():
 
     task = PeriodicTask.objects.get(task="reports.refresh_figures")
     assert task.enabled and (task.interval.every, task.interval.period) == (5, "minutes")
+
+
+@pytest.mark.parametrize("figures_source", ["kept"], indirect=True)
+def test_kept_figures_equal_live_ones_for_every_scope(fixed_book, admin_user, am_alice, am_bob):
+    nobodys = Customer.objects.create(code="NONE", name="Nobody's Ltd", currency="SGD")
+    lone = make_invoice(nobodys, "N1", D(2026, 1, 2), D(2026, 2, 1), 700, paid=100)
+    pay(lone, D(2026, 2, 20), 100)
+    fixed_book["apex"].default_viewers.add(am_bob)
+    refresh_figures(today=TODAY)
+    scopes = [
+        (admin_user, {}),
+        (admin_user, {"account_manager_id": am_alice.pk}),
+        (admin_user, {"account_manager_id": am_bob.pk}),
+        (am_alice, {}),
+        (am_bob, {}),
+    ]
+    for user, narrowing in scopes:
+        kept = scope_of(user, **narrowing)
+        assert kept.figures_run is not None
+        live = selectors.DashboardScope(
+            user=user,
+            today=TODAY,
+            customers=kept.customers,
+            account_manager=kept.account_manager,
+            customer_ids=kept.customer_ids,
+        )
+        assert selectors.dashboard_figures(kept) == selectors.dashboard_figures(live), (user, narrowing)
+        assert selectors.main_debtors(kept) == selectors.main_debtors(live), (user, narrowing)
+    # everyone's book holds the customer nobody manages: 1,850 + 10,000 + 600
+    assert selectors.dashboard_figures(scope_of(admin_user))["receivables"] == approx("12450")
+    # Bob's holds Apex, which he views: 10,000 + Apex's 1,550
+    assert selectors.dashboard_figures(scope_of(am_bob))["receivables"] == approx("11550")
