@@ -36,8 +36,17 @@ from invoices.models import CreditNote, CreditNoteStatus, Invoice, PaymentAlloca
 from peakflo.models import Company, User
 from workflows.models import ActionType, Task, TaskStatus
 
-from .models import CustomerFigures, FiguresRun
-from .selectors import AGING_BUCKETS, BASE_MONEY, SOLD, ZERO, _percent, _sum, in_base_currency
+from .models import CustomerFigures
+from .selectors import (
+    AGING_BUCKETS,
+    BASE_MONEY,
+    SOLD,
+    ZERO,
+    _percent,
+    _sum,
+    dashboard_scope,
+    in_base_currency,
+)
 
 NO_MANAGER = "No account manager"
 NO_OWNER = "Unassigned"
@@ -157,17 +166,15 @@ def aged_amounts(in_scope, *, today, as_of, manager_path="account_manager"):
     return amounts
 
 
-def latest_figures(today):
-    """The last rebuild of reports.CustomerFigures when it aged the book on `today`, else None."""
-    run = FiguresRun.objects.order_by("-finished_at").first()
-    return run if run is not None and run.day == today else None
+def _figures_by_manager(scope):
+    """Today's amounts per account manager from the figures kept ready (reports.figures).
 
-
-def _figures_by_manager(user):
-    """Today's amounts per account manager from the figures kept ready (reports.figures)."""
+    Grouped by the account manager the figures were taken with (no join to every customer); which
+    customers count is decided live, by the scope.
+    """
     rows = (
-        CustomerFigures.objects.filter(_visible(user))
-        .values(manager=F("customer__account_manager"))
+        CustomerFigures.objects.filter(scope.of())
+        .values(manager=F("account_manager"))
         .annotate(
             current=_sum("current"),
             d1_30=_sum("d1_30"),
@@ -221,13 +228,14 @@ def aging_by_manager(user, *, today, as_of=None):
     (as a default viewer) are labelled as such: they hold part of a colleague's book, not all of it.
     """
     as_of = as_of or today
-    figures_run = latest_figures(today) if as_of == today else None
+    # The dashboard's scope: the visibility rule, with a small portfolio listed by id for the planner.
+    scope = dashboard_scope(user, today=today)
+    # The figures kept ready when the dashboard may use them (taken today, fresh, nobody reassigned since).
+    figures_run = scope.figures_run if as_of == today else None
     if figures_run is not None:
-        amounts = _figures_by_manager(user)
+        amounts = _figures_by_manager(scope)
     else:
-        amounts = aged_amounts(
-            lambda path: _visible(user, path), today=today, as_of=as_of, manager_path="account_manager"
-        )
+        amounts = aged_amounts(scope.of, today=today, as_of=as_of, manager_path="account_manager")
     count_rows = (
         Customer.objects.visible_to(user)
         .values(manager=F("account_manager"))

@@ -136,12 +136,20 @@ def figures(customers, current=0, d1_30=0, d31_60=0, d61_90=0, d90_plus=0):
 # --- aging by account manager --------------------------------------------------------------------
 
 
-def test_aging_per_account_manager_today(fixed_book, admin_user, today):
+def test_aging_per_account_manager_today(fixed_book, admin_user, am_bob, today):
     with CaptureQueriesContext(connection) as queries:
         report = analysis.aging_by_manager(admin_user, today=today)
-    # Whether today's figures are kept ready (none here), one grouped query for the amounts, one
-    # for the customer counts, one for the managers' names.
-    assert len(queries) == 4
+    # A few grouped queries whatever the book (one for the amounts, one for the customer counts, one
+    # for the managers' names, and the scope's own): a larger book asks no more.
+    assert len(queries) <= 6
+    more = Customer.objects.create(code="MORE", name="More Co", currency="SGD", account_manager=am_bob)
+    for n in range(5):
+        make_invoice(more, f"M{n}", day(today, -40), day(today, -10), 10)
+    with CaptureQueriesContext(connection) as again:
+        analysis.aging_by_manager(admin_user, today=today)
+    assert len(again) == len(queries)
+    report_with_more = analysis.aging_by_manager(admin_user, today=today)
+    assert aging_rows(report_with_more)["Bob"] == figures(3, 0, 10050)
     # Alice: A1 200 current; A2 500 (12 days); A3 600 (45 days); B1 200 USD × 1.5 = 300 (70 days);
     # A4 250 (100 days). Bob: X1 10,000 (5 days) and Zed with nothing. Nobody's: N1 80 (31 days).
     assert aging_rows(report) == {
