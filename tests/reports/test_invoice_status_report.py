@@ -29,7 +29,7 @@ from openpyxl import load_workbook
 
 from customers.models import Customer
 from disputes.models import Dispute, DisputeReason
-from invoices.models import Invoice, InvoiceStatus
+from invoices.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus, Payment, PaymentAllocation
 from peakflo.models import Company
 from workflows.models import (
     Action,
@@ -337,3 +337,271 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(client, admin_user, b
     after, shown_after = queries()
     assert shown_after == shown + 20
     assert after == before
+
+
+# --- as of a past date ---------------------------------------------------------------------------
+#
+# D = T-20. Alice's customer Orbit (SGD), Bob's customer Zenith (USD):
+#
+#   P1  issued T-50, due T-30, 1,000: paid 400 on T-25 and 600 on T-10   at D: 600 due, 10 days late
+#       task "Called Ann" done 25 days ago; "Second reminder" e-mailed 5 days ago
+#   P2  issued T-100, due T-70, 500: credited 500 (approved) on T-5       at D: 500 due, 50 days late
+#       dispute raised 30 days ago, resolved 10 days ago                  (disputed at D, not today)
+#   P3  issued T-10, due T+20, 300 open                                   at D: not issued yet
+#   P4  issued T-60, due T-40, 200: paid in full on T-30                  at D: paid
+#   P5  issued T-40, due T-15, 800: paid 300 on T-22                      at D: 500 due, not yet due
+#   P6  issued T-60, due T-30, void                                       never at D
+#   P7  issued T-200, due T-170, 1,000: credited 300 on T-100             at D: 700 due, 150 days late
+#       (a credit note dated T-21 still awaiting approval does not count)
+#   Z1  issued T-90, due T-60, 2,000 open (Bob's)                         at D: 2,000 due, 40 days late
+
+AS_OF_DAYS = 20
+
+
+def dated_invoice(customer, number, today, *, issued, due, total, paid=0, credited=0, status=None):
+    total, paid, credited = Decimal(total), Decimal(paid), Decimal(credited)
+    due_now = total - paid - credited
+    if status is None:
+        status = InvoiceStatus.OPEN if due_now else InvoiceStatus.PAID
+    return Invoice.objects.create(
+        number=number, customer=customer, currency=customer.currency,
+        issue_date=today - dt.timedelta(days=issued), due_date=today + dt.timedelta(days=due),
+        subtotal=total, total=total, amount_paid=paid, amount_credited=credited, amount_due=due_now,
+        status=status,
+    )  # fmt: skip
+
+
+def pay(invoice, amount, on):
+    payment = Payment.objects.create(
+        customer=invoice.customer, date=on, amount=Decimal(amount), currency=invoice.currency
+    )
+    PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=Decimal(amount))
+
+
+def credit(invoice, number, amount, on, status=CreditNoteStatus.APPROVED):
+    CreditNote.objects.create(
+        number=number, customer=invoice.customer, invoice=invoice, date=on, amount=Decimal(amount),
+        currency=invoice.currency, status=status,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def history(am_alice, am_bob):
+    today = Company.load().today()
+    now = timezone.now()
+    day = lambda n: today - dt.timedelta(days=n)  # noqa: E731
+    orbit = Customer.objects.create(
+        code="C-ORB", name="Orbit Foods", currency="SGD", account_manager=am_alice
+    )
+    zenith = Customer.objects.create(code="C-ZEN", name="Zenith Ltd", currency="USD", account_manager=am_bob)
+    inv = {
+        "P1": dated_invoice(orbit, "P1", today, issued=50, due=-30, total=1000, paid=1000),
+        "P2": dated_invoice(orbit, "P2", today, issued=100, due=-70, total=500, credited=500),
+        "P3": dated_invoice(orbit, "P3", today, issued=10, due=20, total=300),
+        "P4": dated_invoice(orbit, "P4", today, issued=60, due=-40, total=200, paid=200),
+        "P5": dated_invoice(orbit, "P5", today, issued=40, due=-15, total=800, paid=300),
+        "P6": dated_invoice(orbit, "P6", today, issued=60, due=-30, total=90, status=InvoiceStatus.VOID),
+        "P7": dated_invoice(orbit, "P7", today, issued=200, due=-170, total=1000, credited=300),
+        "Z1": dated_invoice(zenith, "Z1", today, issued=90, due=-60, total=2000),
+    }
+    pay(inv["P1"], 400, day(25))
+    pay(inv["P1"], 600, day(10))
+    credit(inv["P2"], "CN-2", 500, day(5))
+    pay(inv["P4"], 200, day(30))
+    pay(inv["P5"], 300, day(22))
+    credit(inv["P7"], "CN-7", 300, day(100))
+    credit(inv["P7"], "CN-7B", 50, day(21), status=CreditNoteStatus.PENDING_APPROVAL)
+
+    Task.objects.create(customer=orbit, invoice=inv["P1"], title="Called Ann", due_on=day(25),
+                        status=TaskStatus.DONE, completed_at=now - dt.timedelta(days=25))  # fmt: skip
+    flow = Workflow.objects.create(name="History")
+    second = Action.objects.create(workflow=flow, name="Second reminder", days=5)
+    final = Action.objects.create(workflow=flow, name="Final notice", days=30)
+    message = sent_message(orbit, at=now - dt.timedelta(days=5), action=second)
+    ActionRun.objects.create(action=second, invoice=inv["P1"], due_on=day(5), status=RunStatus.DONE,
+                             message=message, finished_at=message.sent_at)  # fmt: skip
+    ActionRun.objects.create(action=final, invoice=inv["P3"], due_on=today + dt.timedelta(days=25))
+    reason = DisputeReason.objects.create(name="Short delivery")
+    Dispute.objects.create(
+        invoice=inv["P2"], customer=orbit, reason=reason, raised_at=now - dt.timedelta(days=30),
+        status="resolved", resolved_at=now - dt.timedelta(days=10), resolution="Credited",
+    )  # fmt: skip
+    return {"today": today, "as_of": day(AS_OF_DAYS), **inv}
+
+
+def as_of_rows(client, history, **params):
+    return rows(client, as_of=history["as_of"].isoformat(), **params)
+
+
+def test_as_of_a_past_date_each_invoice_stands_as_it_did_then(client, admin_user, history):
+    client.force_login(admin_user)
+    response, listed = as_of_rows(client, history)
+    # Most overdue first, then the rest by due date; P3 was not issued yet, P6 is void.
+    assert [i.number for i in listed] == ["P7", "P2", "Z1", "P1", "P4", "P5"]
+    by_number = {i.number: i for i in listed}
+    assert {n: i.balance for n, i in by_number.items()} == {
+        "P7": Decimal(700), "P2": Decimal(500), "Z1": Decimal(2000),
+        "P1": Decimal(600), "P4": Decimal(0), "P5": Decimal(500),
+    }  # fmt: skip
+    assert {n: i.days_late for n, i in by_number.items()} == {
+        "P7": 150,
+        "P2": 50,
+        "Z1": 40,
+        "P1": 10,
+        "P4": 0,
+        "P5": 0,
+    }
+    assert {n: i.report_status for n, i in by_number.items()} == {
+        "P7": "overdue", "P2": "overdue", "Z1": "overdue", "P1": "overdue", "P4": "paid", "P5": "partly_paid"
+    }  # fmt: skip
+    # The last action taken by then (the reminder came after it); the dispute open then.
+    assert (by_number["P1"].last_action, by_number["P2"].open_dispute_id is not None) == ("Called Ann", True)
+    html = response.content.decode()
+    assert f"As of {history['as_of']:%-d %B %Y}" in html
+    assert "Next action" not in html and "Nothing scheduled" not in html
+    assert "600.00" in html and "Disputed" in html
+
+
+def test_today_the_same_invoices_read_as_they_stand_now(client, admin_user, history):
+    client.force_login(admin_user)
+    by_number = {i.number: i for i in rows(client)[1]}
+    assert sorted(by_number) == ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "Z1"]
+    assert (by_number["P1"].balance, by_number["P1"].report_status) == (0, "paid")
+    assert (by_number["P5"].balance, by_number["P5"].days_late) == (Decimal(500), 15)
+    assert by_number["P1"].last_action == "Second reminder"
+    assert by_number["P2"].open_dispute_id is None
+    assert by_number["P3"].next_action_name == "Final notice"
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"bucket": "current"}, ["P5"]),
+        ({"bucket": "d1_30"}, ["P1"]),
+        ({"bucket": "d31_60"}, ["P2", "Z1"]),
+        ({"bucket": "d61_90"}, []),
+        ({"bucket": "d90_plus"}, ["P7"]),
+        ({"status": "paid"}, ["P4"]),
+        ({"status": "open"}, ["P1", "P2", "P5", "P7", "Z1"]),
+        ({"status": "overdue"}, ["P1", "P2", "P7", "Z1"]),
+        ({"status": "not_due"}, ["P5"]),
+        ({"status": "partly_paid"}, ["P1", "P5", "P7"]),
+        ({"status": "void"}, []),
+        ({"amount_min": "600"}, ["P1", "P7", "Z1"]),
+        ({"overdue_min": "40", "overdue_max": "100"}, ["P2", "Z1"]),
+        ({"disputed": "yes"}, ["P2"]),
+    ],
+)
+def test_each_filter_as_of_a_past_date(client, admin_user, history, params, expected):
+    client.force_login(admin_user)
+    assert sorted(i.number for i in as_of_rows(client, history, **params)[1]) == expected
+    exported_numbers = [row[3] for row in exported(client, as_of=history["as_of"].isoformat(), **params)[1]]
+    assert sorted(exported_numbers) == expected
+
+
+def test_today_the_aging_buckets_count_days_past_due_now(client, admin_user, history):
+    client.force_login(admin_user)
+    assert sorted(numbers(client, bucket="current")) == ["P3"]
+    assert sorted(numbers(client, bucket="d1_30")) == ["P5"]
+    assert sorted(numbers(client, bucket="d31_60")) == ["Z1"]
+    assert sorted(numbers(client, bucket="d90_plus")) == ["P7"]
+
+
+def test_the_export_as_of_a_past_date(client, admin_user, history):
+    client.force_login(admin_user)
+    response = client.get(EXPORT, {"as_of": history["as_of"].isoformat()})
+    assert f"as-of-{history['as_of']:%Y-%m-%d}" in response["Content-Disposition"]
+    headers, table = exported(client, as_of=history["as_of"].isoformat())
+    label = f"{history['as_of']:%Y-%m-%d}"
+    assert "Next action" not in headers
+    assert [row[3] for row in table] == ["P7", "P2", "Z1", "P1", "P4", "P5"]
+    p1 = dict(zip(headers, table[3], strict=True))
+    assert p1[f"Amount due ({label})"] == 600 and p1[f"Days overdue ({label})"] == 10
+    assert p1[f"Status ({label})"] == "Overdue" and p1["Last action"] == "Called Ann"
+    p5 = dict(zip(headers, table[5], strict=True))
+    assert (p5[f"Amount due ({label})"], p5[f"Status ({label})"]) == (500, "Partly paid")
+
+
+def test_a_date_in_the_future_is_refused_by_name(client, admin_user, history):
+    client.force_login(admin_user)
+    tomorrow = history["today"] + dt.timedelta(days=1)
+    response = client.get(URL, {"as_of": tomorrow.isoformat()})
+    html = response.content.decode()
+    assert f"As of: {tomorrow:%-d %b %Y} is in the future" in html
+    assert "<tbody>" not in html
+    export = client.get(EXPORT, {"as_of": tomorrow.isoformat()})
+    assert export.status_code == 400 and "As of: " in export.content.decode()
+    # Today itself is today's report.
+    assert [i.number for i in rows(client, as_of=history["today"].isoformat())[1]] == numbers(client)
+
+
+def test_as_of_an_account_manager_sees_and_exports_only_their_customers(client, am_alice, am_bob, history):
+    client.force_login(am_alice)
+    response, listed = as_of_rows(client, history)
+    assert sorted(i.number for i in listed) == ["P1", "P2", "P4", "P5", "P7"]
+    assert "Zenith" not in response.content.decode()
+    assert sorted(row[3] for row in exported(client, as_of=history["as_of"].isoformat())[1]) == [
+        "P1", "P2", "P4", "P5", "P7"
+    ]  # fmt: skip
+    client.force_login(am_bob)
+    assert [i.number for i in as_of_rows(client, history)[1]] == ["Z1"]
+    assert [row[3] for row in exported(client, as_of=history["as_of"].isoformat())[1]] == ["Z1"]
+
+
+def test_as_of_the_queries_do_not_grow_with_the_rows(client, admin_user, history):
+    client.force_login(admin_user)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            response, listed = as_of_rows(client, history)
+        return len(captured), len(listed)
+
+    before, shown = queries()
+    for n in range(15):
+        invoice = dated_invoice(history["P1"].customer, f"Q{n}", history["today"], issued=60, due=-35 - n,
+                                total=100, paid=100)  # fmt: skip
+        pay(invoice, 100, history["today"] - dt.timedelta(days=1))
+        Task.objects.create(customer=invoice.customer, invoice=invoice, title=f"Call {n}",
+                            due_on=history["today"], status=TaskStatus.DONE,
+                            completed_at=timezone.now() - dt.timedelta(days=40))  # fmt: skip
+    after, shown_after = queries()
+    assert shown_after == shown + 15
+    assert after == before
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+def test_pages_run_on_from_the_overdue_invoices_to_the_others(client, admin_user, am_alice):
+    """Page 1 holds the 50 most overdue; page 2 the last two overdue, then the rest by due date."""
+    today = Company.load().today()
+    customer = Customer.objects.create(code="C-PG", name="Pager", currency="SGD", account_manager=am_alice)
+    for n in range(52):
+        make_invoice(customer, f"L{n:02}", today, due_in=-1 - n, total=10)
+    for n in range(5):
+        make_invoice(customer, f"F{n}", today, due_in=n, total=10)
+    make_invoice(customer, "PAID", today, due_in=-90, total=10, status=InvoiceStatus.PAID)
+    client.force_login(admin_user)
+    first = numbers(client)
+    second = numbers(client, page=2)
+    assert first == [f"L{n:02}" for n in range(51, 1, -1)]
+    assert second == ["L01", "L00", "PAID", "F0", "F1", "F2", "F3", "F4"]
+    response = rows(client)[0]
+    assert "1–50 of 58" in response.content.decode()
+
+
+def test_a_large_book_is_counted_up_to_ten_thousand(client, admin_user, am_alice):
+    today = Company.load().today()
+    customer = Customer.objects.create(
+        code="C-BIG", name="Big Book", currency="SGD", account_manager=am_alice
+    )
+    Invoice.objects.bulk_create(
+        Invoice(number=f"BIG-{n:05}", customer=customer, issue_date=today, due_date=today, currency="SGD",
+                subtotal=1, total=1, amount_due=1)
+        for n in range(10_001)
+    )  # fmt: skip
+    client.force_login(admin_user)
+    html = rows(client)[0].content.decode()
+    assert "1–50 of more than 10,000" in html
+    # Narrowed, the count is exact again.
+    assert numbers(client, q="BIG-0004") == [f"BIG-{n:05}" for n in range(49, 39, -1)]
