@@ -5,7 +5,24 @@ PostgreSQL only, as plain SQL (see 0001): the embedded SQLite holds demo-sized b
 
 from django.db import migrations
 
-INDEXES = []  # (name, "ON table (...) ...")
+# (name, "ON table (...) ...")
+INDEXES = [
+    # Aging as of a past date, the open invoices issued by then: read from the index alone (it
+    # was a bitmap scan of every open invoice, filtering the later ones out, 3-4x slower).
+    (
+        "analysis_open_issued_idx",
+        "ON invoices_invoice (issue_date) INCLUDE (customer_id, due_date, amount_due, exchange_rate) "
+        "WHERE status = 'open' AND amount_due > 0",
+    ),
+    # Aging as of a past date, the payments dated after it, for a portfolio's invoices: the
+    # allocations (and their payment's date) from the indexes alone instead of a scan of every
+    # allocation hashed (1,000-customer book: 225 → 100 ms). A whole book still scans, rightly.
+    (
+        "analysis_allocation_invoice_idx",
+        "ON invoices_paymentallocation (invoice_id) INCLUDE (payment_id, amount)",
+    ),
+    ("analysis_payment_id_date_idx", "ON invoices_payment (id) INCLUDE (date)"),
+]
 
 
 def create_indexes(apps, schema_editor):

@@ -5,12 +5,17 @@ import io
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from disputes.models import DisputeReason
 from disputes.services import raise_dispute, resolve_dispute
 from invoices.models import Invoice
+from invoices.templatetags.invoice_money import amount
 from peakflo.management.commands.seed_demo import DEMO_PASSWORD
 from peakflo.models import Company, User
+from reports import analysis
+from reports.selectors import dashboard_scope
+from reports.templatetags.dashboard_format import one_decimal
 from workflows.models import ActionType
 from workflows.task_services import complete_task, create_task
 
@@ -75,7 +80,9 @@ def test_analysis_reports_with_the_demo_company(live_server, new_page, screensho
     log_in(page, live_server, "daniel.wong@demo.peakflo.test", DEMO_PASSWORD)
 
     page.goto(f"{live_server.url}/reports/")
-    assert page.locator("#reports-analysis li").count() == 3
+    listed = page.locator("#reports-analysis li").all_inner_texts()
+    for title in ("Aging by account manager", "Disputes", "Actions"):
+        assert any(text.startswith(title) for text in listed), title
     page.click("text=Aging by account manager")
     page.wait_for_url("**/reports/aging-by-manager/")
     names = page.locator("#aging-table tbody th").all_inner_texts()
@@ -113,5 +120,54 @@ def test_analysis_reports_with_the_demo_company(live_server, new_page, screensho
     # Maya's own portfolio, and the customers of others she is a default viewer of; nothing else.
     names = phone.locator("#aging-table tbody th").all_inner_texts()
     assert names[0] == "Maya Tan" and "Arjun Nair" not in names
+    # Customers of colleagues she views are labelled as such, not as the colleague's whole book.
+    assert all(name.startswith("Customers you view, ") for name in names[1:])
     assert _fits(phone, PHONE)
     screenshot(phone, "reports-aging-by-manager-account-manager-phone")
+
+
+def _shown(bucket, currency):
+    """A bucket as the card's table prints it: the amount, then the share."""
+    return f"{amount(bucket['amount'], currency)}\n{one_decimal(bucket['share'])}%"
+
+
+def test_the_dashboards_aging_as_of_a_past_date(live_server, new_page, screenshot, demo_company):
+    today, maya = demo_company["today"], demo_company["maya"]
+    daniel = User.objects.get(email="daniel.wong@demo.peakflo.test")
+    currency = Company.load().base_currency
+    as_of = today - dt.timedelta(days=60)
+    expected = analysis.dashboard_aging(
+        dashboard_scope(daniel, today=today, account_manager_id=maya.pk), as_of=as_of
+    )
+    assert sum(bucket["amount"] for bucket in expected) > 0
+
+    page = new_page(LAPTOP)
+    log_in(page, live_server, daniel.email, DEMO_PASSWORD)
+    page.goto(f"{live_server.url}/?account_manager={maya.pk}")
+    today_current = page.locator("#aging-current").inner_text()
+    page.fill("#aging-as-of", as_of.isoformat())
+    page.dispatch_event("#aging-as-of", "change")
+    expect(page.locator("#aging-as-of-date")).to_have_text(f"{as_of.day} {as_of:%B %Y}")
+    # Only the card changed: the address and the rest of the dashboard stay as they were.
+    assert page.url == f"{live_server.url}/?account_manager={maya.pk}"
+    for bucket in expected:
+        assert page.locator(f"#aging-{bucket['key']}").inner_text() == _shown(bucket, currency)
+    assert page.locator("#dash-aging svg rect").count() == 5
+    assert page.locator("#aging-as-of").input_value() == as_of.isoformat()
+    assert _fits(page, LAPTOP)
+    screenshot(page, "dashboard-aging-as-of-laptop")
+
+    # Back to today: the card shows the dashboard's own figures again.
+    page.fill("#aging-as-of", today.isoformat())
+    page.dispatch_event("#aging-as-of", "change")
+    expect(page.locator("#aging-caption")).to_contain_text("Amount due today")
+    assert page.locator("#aging-current").inner_text() == today_current
+
+    phone = new_page(PHONE)
+    log_in(phone, live_server, maya.email, DEMO_PASSWORD)
+    phone.fill("#aging-as-of", as_of.isoformat())
+    phone.dispatch_event("#aging-as-of", "change")
+    expect(phone.locator("#aging-as-of-date")).to_be_visible()
+    assert _fits(phone, PHONE)
+    phone.locator("#dash-aging").scroll_into_view_if_needed()
+    screenshot(phone, "dashboard-aging-as-of-phone")
