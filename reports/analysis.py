@@ -237,7 +237,7 @@ def aging_by_manager(user, *, today, as_of=None):
     else:
         amounts = aged_amounts(scope.of, today=today, as_of=as_of, manager_path="account_manager")
     count_rows = (
-        Customer.objects.visible_to(user)
+        scope.customer_rows()
         .values(manager=F("account_manager"))
         .annotate(customers=Count("pk"))
         .order_by()
