@@ -20,16 +20,16 @@ LIMIT_MS = 200
 RAW_RATIO_LIMIT = 1.5
 
 # The figures of reports.selectors written by hand, reading the kept figures as the page does:
-# {scope} is empty for an admin and the visibility rule for an account manager; {managers} picks
-# the kept flows of the account manager's own portfolio.
+# {scope} is empty for an admin and the visibility rule for an account manager; {portfolios} picks
+# the kept portfolios: every manager's, or an account manager's own two (managed and viewed).
 KEPT_QUERIES = [
     # the open book by aging class
     """SELECT SUM(current), SUM(d1_30), SUM(d31_60), SUM(d61_90), SUM(d91_180), SUM(doubtful),
               SUM(open_invoices), SUM(overdue_invoices), SUM(doubtful_invoices)
-       FROM reports_customerfigures f WHERE TRUE {scope}""",
+       FROM reports_portfoliobook WHERE TRUE {portfolios}""",
     # sales, allocations and credits per day
     """SELECT kind, day, counts_on, SUM(amount), SUM(weighted_days) FROM reports_portfolioflow
-       WHERE counts_on > %(since)s {managers} GROUP BY 1, 2, 3""",
+       WHERE counts_on > %(since)s {portfolios} GROUP BY 1, 2, 3""",
     # main debtors
     """SELECT customer_id, owed, overdue, open_invoices FROM reports_customerfigures f
        WHERE TRUE {scope} ORDER BY owed DESC, customer_id LIMIT 5""",
@@ -42,21 +42,6 @@ KEPT_QUERIES = [
        WHERE d.status = 'open' {scope} ORDER BY d.raised_at DESC LIMIT 5""",
     # customers in scope
     """SELECT COUNT(*) FROM customers_customer c WHERE TRUE {customer_scope}""",
-]
-# The live flows of the customers an account manager views but does not manage.
-VIEWED_QUERIES = [
-    """SELECT issue_date, SUM(total * exchange_rate) FROM invoices_invoice i
-       WHERE status IN ('open', 'paid') AND issue_date > %(since)s AND customer_id IN ({viewed}) GROUP BY 1""",
-    """SELECT p.date, GREATEST(p.date, i.issue_date), SUM(a.amount * i.exchange_rate),
-              SUM(a.amount * i.exchange_rate * (p.date - i.issue_date))
-       FROM invoices_paymentallocation a JOIN invoices_payment p ON p.id = a.payment_id
-       JOIN invoices_invoice i ON i.id = a.invoice_id
-       WHERE i.status IN ('open', 'paid') AND GREATEST(p.date, i.issue_date) > %(since)s
-         AND i.customer_id IN ({viewed}) GROUP BY 1, 2""",
-    """SELECT GREATEST(c.date, i.issue_date), SUM(c.amount * i.exchange_rate)
-       FROM invoices_creditnote c JOIN invoices_invoice i ON i.id = c.invoice_id
-       WHERE c.status = 'approved' AND i.status IN ('open', 'paid')
-         AND GREATEST(c.date, i.issue_date) > %(since)s AND i.customer_id IN ({viewed}) GROUP BY 1""",
 ]
 AM_SCOPE = """AND f.customer_id IN (SELECT id FROM customers_customer WHERE account_manager_id = %(user)s
               OR id IN (SELECT customer_id FROM customers_customer_default_viewers WHERE user_id = %(user)s))"""
@@ -149,8 +134,7 @@ def load_page(client, *, kept=True):
 
 
 def run_raw_sql(connection, user, today, since):
-    """The kept figures of the user's scope, plus (for an account manager) the live flows of the
-    customers they view but do not manage."""
+    """The kept figures of the user's scope: everyone's, or an account manager's two portfolios."""
     sees_all = user.sees_all_customers
     params = {"today": today, "since": since, "user": user.pk}
     with connection.cursor() as cursor:
@@ -159,24 +143,11 @@ def run_raw_sql(connection, user, today, since):
                 sql.format(
                     scope="" if sees_all else AM_SCOPE,
                     customer_scope="" if sees_all else AM_CUSTOMER_SCOPE,
-                    managers="" if sees_all else "AND account_manager_id = %(user)s",
+                    portfolios="AND partition = 'manager'" if sees_all else "AND user_id = %(user)s",
                 ),
                 params,
             )
             cursor.fetchall()
-        if sees_all:
-            return
-        cursor.execute(
-            """SELECT customer_id FROM customers_customer_default_viewers v JOIN customers_customer c
-               ON c.id = v.customer_id WHERE v.user_id = %(user)s
-               AND c.account_manager_id IS DISTINCT FROM %(user)s""",
-            params,
-        )
-        viewed = ", ".join(str(row[0]) for row in cursor.fetchall())
-        if viewed:
-            for sql in VIEWED_QUERIES:
-                cursor.execute(sql.format(viewed=viewed), params)
-                cursor.fetchall()
 
 
 if __name__ == "__main__":
