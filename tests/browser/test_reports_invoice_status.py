@@ -1,5 +1,5 @@
 """The Invoice Status Tracking Report in a real browser with the demo company: laptop and phone,
-filtering by account manager and status as you choose, then sorting."""
+filtering by account manager and status as you choose, then sorting, then drawn as of a month ago."""
 
 import datetime as dt
 import io
@@ -86,6 +86,24 @@ def test_invoice_status_report_with_the_demo_company(live_server, new_page, scre
     path = screenshot(page, "reports-invoice-status-laptop")
     assert path.stat().st_size > 10_000
 
+    # As of a month ago: the note says so, the rows are as they stood, there is no next action.
+    as_of = demo_company["today"] - dt.timedelta(days=30)
+    page.fill("#invoice-status-filters input[name=as_of]", as_of.isoformat())
+    page.wait_for_url(f"**as_of={as_of.isoformat()}*")
+    page.locator("#as-of-note").wait_for()
+    assert f"As of {as_of:%-d %B %Y}" in page.locator("#as-of-note").inner_text()
+    headers = page.locator("#invoice-status-rows thead").inner_text().lower()
+    assert "last action" in headers and "next action" not in headers
+    assert f"as_of={as_of.isoformat()}" in page.locator("#export-link").get_attribute("href")
+    screenshot(page, "reports-invoice-status-as-of-laptop")
+    # The date picker stops at today; a day in the future typed into the address is refused by name.
+    tomorrow = demo_company["today"] + dt.timedelta(days=1)
+    assert page.locator("#invoice-status-filters input[name=as_of]").get_attribute("max") == (
+        demo_company["today"].isoformat()
+    )
+    page.goto(f"{live_server.url}/reports/invoices/?as_of={tomorrow.isoformat()}")
+    assert "As of:" in page.locator("#bad-filters").inner_text()
+
     phone = new_page(PHONE)
     log_in(phone, live_server, "maya.tan@demo.peakflo.test", DEMO_PASSWORD)
     phone.goto(f"{live_server.url}/reports/invoices/?sort=-last_action")
@@ -94,3 +112,8 @@ def test_invoice_status_report_with_the_demo_company(live_server, new_page, scre
     # The table scrolls sideways inside its card; the page itself does not.
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     screenshot(phone, "reports-invoice-status-phone")
+    as_of = demo_company["today"] - dt.timedelta(days=30)
+    phone.goto(f"{live_server.url}/reports/invoices/?as_of={as_of.isoformat()}")
+    assert phone.locator("#as-of-note").is_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    screenshot(phone, "reports-invoice-status-as-of-phone")
