@@ -41,7 +41,21 @@ class CreditControlFilter(django_filters.FilterSet):
             ("over_by_days", "over_by_days"),
             ("credit_hold_since", "on_hold_since"),
         ),
-        empty_label=None,
+        field_labels={
+            "name": "Customer",
+            "account_manager__name": "Account manager",
+            "workflow_name": "Workflow",
+            "credit_limit_amount": "Credit limit",
+            "credit_limit_days": "Credit limit in days",
+            "exposure": "Exposure",
+            "overdue": "Overdue",
+            "days_overdue": "Days late",
+            "over_by_amount": "Over by",
+            "over_by_days": "Days over",
+            "credit_hold_since": "On hold since",
+        },
+        label="Sort by",
+        empty_label="Largest exposure first",
     )
 
     class Meta:

@@ -11,20 +11,23 @@ from .analysis_views import _money, _xlsx
 from .credit_control import credit_control_rows, page_with_totals
 from .credit_control_filters import CreditControlFilter
 from .invoice_status_views import _bad_filters
+from .selectors import kept_figures_run
 
 PAGE_SIZE = 50
 
 
 def _filtered(request, today):
-    rows = credit_control_rows(request.user, today=today)
-    return CreditControlFilter(request.GET or None, queryset=rows, user=request.user)
+    # On a large book what customers owe is read from the figures kept for today, if any.
+    figures_run = kept_figures_run(today)
+    rows = credit_control_rows(request.user, today=today, figures_run=figures_run)
+    return CreditControlFilter(request.GET or None, queryset=rows, user=request.user), figures_run
 
 
 @login_required
 def credit_control_report(request):
     company = Company.load()
     today = company.today()
-    filterset = _filtered(request, today)
+    filterset, figures_run = _filtered(request, today)
     bad_filters = _bad_filters(filterset)
     page, totals = page_with_totals(filterset.qs, request.GET.get("page"), PAGE_SIZE)
     context = {
@@ -33,6 +36,8 @@ def credit_control_report(request):
         "totals": totals,
         "today": today,
         "currency": company.base_currency,
+        "figures_taken_at": figures_run.started_at if figures_run else None,
+        "company": company,
         "query": request.GET.copy(),
         "bad_filters": bad_filters,
         "filtered": any(value for key, value in request.GET.items() if key not in ("page", "sort")),
@@ -47,7 +52,7 @@ def credit_control_report(request):
 def credit_control_export(request):
     company = Company.load()
     today = company.today()
-    filterset = _filtered(request, today)
+    filterset, _ = _filtered(request, today)
     if bad := _bad_filters(filterset):
         # Never export more than was asked for: say which filter is wrong instead.
         return HttpResponseBadRequest("The export was not made. " + " ".join(bad), content_type="text/plain")

@@ -49,6 +49,10 @@ class Day:
     def in_order(self):
         return [self.figures[name] for name in FIGURE_NAMES]
 
+    def labelled(self):
+        """(label, count) in the order of the columns."""
+        return [(label, self.figures[name]) for name, label, _ in FIGURES]
+
 
 @dataclass
 class Person:
@@ -63,6 +67,10 @@ class Person:
 
     def in_order(self):
         return [self.figures[name] for name in FIGURE_NAMES]
+
+    def labelled(self):
+        """(label, count) in the order of the columns."""
+        return [(label, self.figures[name]) for name, label, _ in FIGURES]
 
 
 def counted_entries(viewer):

@@ -6,9 +6,17 @@ from django import forms
 from customers.models import Activity, Customer
 from peakflo.models import User
 
-from .team_activity import SORTS, day_bounds
+from .team_activity import FIGURES, day_bounds
 
 DATE = forms.DateInput(attrs={"type": "date"})
+SORT_CHOICES = [
+    ("user", "Person, A to Z"),
+    ("-user", "Person, Z to A"),
+    *((f"-{name}", f"Most {label.lower()}") for name, label, _ in FIGURES),
+    ("-total", "Most in all"),
+    *((name, f"Fewest {label.lower()}") for name, label, _ in FIGURES),
+    ("total", "Fewest in all"),
+]
 
 
 class TeamActivityFilter(django_filters.FilterSet):
@@ -24,9 +32,7 @@ class TeamActivityFilter(django_filters.FilterSet):
         empty_label="Any account manager",
     )
     # Applied to the per-person totals (reports.team_activity._sorted), not to the entries.
-    sort = django_filters.ChoiceFilter(
-        choices=[(value, value) for name in SORTS for value in (name, f"-{name}")], method="keep"
-    )
+    sort = django_filters.ChoiceFilter(choices=SORT_CHOICES, method="keep", label="Sort by", empty_label=None)
 
     class Meta:
         model = Activity

@@ -68,47 +68,60 @@ def _followed_limit(field):
     )
 
 
-def credit_positions(customers, *, today):
-    """`customers` with their credit limits, what they owe against them, and whether they are over.
+def with_credit_limits(customers):
+    """credit_limit_amount, credit_limit_days: those of the workflow each customer follows (None: no limit)."""
+    return customers.annotate(
+        credit_limit_amount=_followed_limit("credit_limit_amount"),
+        credit_limit_days=_followed_limit("credit_limit_days"),
+    )
 
-    The one definition of "over the credit limit", shared by the tick's credit hold and the credit
-    control report. Annotations: credit_limit_amount, credit_limit_days (the followed workflow's,
-    None when it has none); owed (base currency, open invoices' amount due × exchange rate; None
-    without any), oldest_overdue (due date of the oldest overdue one), days_overdue (days since
-    then, 0 when nothing is overdue); over_amount (owes more than the amount limit), over_days (has
-    an invoice overdue longer than the days limit), hold (either). One GROUP BY over the customers'
-    open invoices, joined on their condition so paid ones are never read.
+
+def over_the_limit(customers, *, today):
+    """The one definition of "over the credit limit", shared by the tick's credit hold and the credit
+    control report, on customers already annotated with their limits (with_credit_limits), `owed`
+    (base currency; None when nothing) and `oldest_overdue` (due date of the oldest overdue invoice).
+
+    Adds days_overdue (0 when nothing is overdue), over_amount (owes more than the amount limit),
+    over_days (an invoice overdue longer than the days limit) and hold (either).
+    """
+    return customers.annotate(
+        days_overdue=Coalesce(_DaysSince(Value(today, DateField()), F("oldest_overdue")), 0),
+        over_amount=Case(
+            When(credit_limit_amount__isnull=False, owed__gt=F("credit_limit_amount"), then=True),
+            default=False,
+            output_field=BooleanField(),
+        ),
+        over_days=Case(
+            When(
+                credit_limit_days__isnull=False,
+                oldest_overdue__isnull=False,
+                days_overdue__gt=F("credit_limit_days"),
+                then=True,
+            ),
+            default=False,
+            output_field=BooleanField(),
+        ),
+    ).annotate(hold=Q(over_amount=True) | Q(over_days=True))
+
+
+def credit_positions(customers, *, today):
+    """`customers` with their credit limits, what they owe against them live, and whether they are over.
+
+    owed: open invoices' amount due × exchange rate; oldest_overdue: the oldest due date before
+    today; then over_the_limit(). One GROUP BY over the customers' open invoices, joined on their
+    condition so paid ones are never read.
     """
     open_invoice = Q(invoices__status=InvoiceStatus.OPEN, invoices__amount_due__gt=0)
     overdue = Q(open_invoices__due_date__lt=today)
-    return (
-        customers.annotate(open_invoices=FilteredRelation("invoices", condition=open_invoice))
+    customers = (
+        with_credit_limits(customers)
+        .annotate(open_invoices=FilteredRelation("invoices", condition=open_invoice))
         .annotate(
-            credit_limit_amount=_followed_limit("credit_limit_amount"),
-            credit_limit_days=_followed_limit("credit_limit_days"),
             owed=Sum(F("open_invoices__amount_due") * F("open_invoices__exchange_rate"), output_field=OWED),
             oldest_overdue=Min("open_invoices__due_date", filter=overdue),
         )
-        .annotate(
-            days_overdue=Coalesce(_DaysSince(Value(today, DateField()), F("oldest_overdue")), 0),
-            over_amount=Case(
-                When(credit_limit_amount__isnull=False, owed__gt=F("credit_limit_amount"), then=True),
-                default=False,
-                output_field=BooleanField(),
-            ),
-            over_days=Case(
-                When(
-                    credit_limit_days__isnull=False,
-                    oldest_overdue__isnull=False,
-                    days_overdue__gt=F("credit_limit_days"),
-                    then=True,
-                ),
-                default=False,
-                output_field=BooleanField(),
-            ),
-        )
-        .annotate(hold=Q(over_amount=True) | Q(over_days=True))
     )
+    return over_the_limit(customers, today=today)
 
 
 def _decided_sql(today):

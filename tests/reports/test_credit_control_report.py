@@ -29,6 +29,8 @@ from invoices.models import Invoice, InvoiceStatus
 from peakflo.models import Company
 from reports import credit_control_views
 from reports.credit_control import credit_control_rows
+from reports.figures import refresh_figures
+from reports.models import FiguresRun
 from tests.conftest import PASSWORD
 from workflows.credit import update_credit_holds
 from workflows.models import Workflow
@@ -259,3 +261,29 @@ def test_query_count_does_not_grow_with_the_rows(client, admin_user, am_alice, b
         extra = Customer.objects.create(code=f"MORE-{n}", name=f"More {n}", account_manager=am_alice)
         make_invoice(extra, f"M-{n}", 5000, today - dt.timedelta(days=60))
     assert queries() == before
+
+
+def test_with_figures_kept_for_today_the_same_rows_and_when_they_were_taken(client, admin_user, book, today):
+    login(client, admin_user)
+    live = client.get(URL)
+    assert "Figures as of" not in live.content.decode()  # no figures kept: live from the ledger
+    run = refresh_figures(today=today)
+    kept = client.get(URL)
+    assert names(kept) == names(live) == EVERYONE_BY_EXPOSURE
+    for before, after in zip(live.context["page"].object_list, kept.context["page"].object_list, strict=True):
+        for figure in (
+            "exposure",
+            "overdue",
+            "days_overdue",
+            "over_by_amount",
+            "over_by_days",
+            "credit_limit_days",
+        ):
+            assert getattr(after, figure) == getattr(before, figure), (before.name, figure)
+    assert kept.context["totals"].exposure == money("9950")
+    taken = run.started_at.astimezone(Company.load().tz)
+    assert f"Figures as of {taken:%H:%M}." in kept.content.decode()
+    assert names(client.get(f"{URL}?over=days")) == ["Edge", "Xylo", "Bayside", "Nomad"]
+    # Figures of another day are not read: back to the ledger.
+    FiguresRun.objects.update(day=today - dt.timedelta(days=1))
+    assert "Figures as of" not in client.get(URL).content.decode()
