@@ -258,3 +258,25 @@ PORTAL_SIGN_IN_LINK_MINUTES = envint("PORTAL_SIGN_IN_LINK_MINUTES", 60)
 PORTAL_REMINDER_LINK_DAYS = envint("PORTAL_REMINDER_LINK_DAYS", 30)
 PORTAL_LINK_REQUESTS_PER_ADDRESS = envint("PORTAL_LINK_REQUESTS_PER_ADDRESS", 5)
 PORTAL_LINK_REQUESTS_PER_CLIENT = envint("PORTAL_LINK_REQUESTS_PER_CLIENT", 20)
+
+# Accounting sync (Settings → Integrations). Client id and secret of the app registered with each
+# provider; the base URLs are settings so tests point them at local emulators. Tokens are encrypted
+# at rest with ACCOUNTING_TOKEN_KEY (a Fernet key: `python -c "from cryptography.fernet import
+# Fernet; print(Fernet.generate_key().decode())"`); empty, a key derived from SECRET_KEY.
+ACCOUNTING_TOKEN_KEY = env("ACCOUNTING_TOKEN_KEY")
+XERO_CLIENT_ID = env("XERO_CLIENT_ID")
+XERO_CLIENT_SECRET = env("XERO_CLIENT_SECRET")
+XERO_WEBHOOK_KEY = env("XERO_WEBHOOK_KEY")  # the webhook's signing key, from Xero's developer portal
+XERO_LOGIN_URL = env("XERO_LOGIN_URL", "https://login.xero.com").rstrip("/")  # /identity/connect/authorize
+XERO_IDENTITY_URL = env("XERO_IDENTITY_URL", "https://identity.xero.com").rstrip("/")  # /connect/token
+XERO_API_URL = env("XERO_API_URL", "https://api.xero.com").rstrip("/")  # /api.xro/2.0, /connections
+QUICKBOOKS_CLIENT_ID = env("QUICKBOOKS_CLIENT_ID")
+QUICKBOOKS_CLIENT_SECRET = env("QUICKBOOKS_CLIENT_SECRET")
+QUICKBOOKS_WEBHOOK_TOKEN = env("QUICKBOOKS_WEBHOOK_TOKEN")  # the webhooks verifier token
+QUICKBOOKS_AUTH_URL = env("QUICKBOOKS_AUTH_URL", "https://appcenter.intuit.com/connect/oauth2").rstrip("/")
+QUICKBOOKS_TOKEN_URL = env(
+    "QUICKBOOKS_TOKEN_URL", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+).rstrip("/")
+QUICKBOOKS_API_URL = env("QUICKBOOKS_API_URL", "https://quickbooks.api.intuit.com").rstrip("/")
+QUICKBOOKS_MINOR_VERSION = envint("QUICKBOOKS_MINOR_VERSION", 75)
+ACCOUNTING_HTTP_TIMEOUT_SECONDS = envint("ACCOUNTING_HTTP_TIMEOUT_SECONDS", 30)

@@ -1,0 +1,1 @@
+"""One module per accounting system, each implementing connectors.base.Connector."""
