@@ -46,6 +46,7 @@ from .selectors import (
     _sum,
     dashboard_scope,
     in_base_currency,
+    open_book,
 )
 
 NO_MANAGER = "No account manager"
@@ -191,7 +192,10 @@ def dashboard_aging(scope, *, as_of):
     """The dashboard's aging card at `as_of` within a reports.selectors.DashboardScope.
 
     Per bucket (the dashboard's own keys and labels): the amount and its share of the total.
+    Today it is the dashboard's own aging (from the kept figures when the dashboard uses them).
     """
+    if as_of >= scope.today:
+        return open_book(scope)["aging"]
     per_manager = aged_amounts(scope.of, today=scope.today, as_of=as_of, manager_path=None)
     buckets = {key: sum((line[key] for line in per_manager.values()), ZERO) for key, *_ in AGING_BUCKETS}
     total = sum(buckets.values(), ZERO)
@@ -237,10 +241,7 @@ def aging_by_manager(user, *, today, as_of=None):
     else:
         amounts = aged_amounts(scope.of, today=today, as_of=as_of, manager_path="account_manager")
     count_rows = (
-        scope.customer_rows()
-        .values(manager=F("account_manager"))
-        .annotate(customers=Count("pk"))
-        .order_by()
+        scope.customer_rows().values(manager=F("account_manager")).annotate(customers=Count("pk")).order_by()
     )
     rows = {}
     for row in count_rows:

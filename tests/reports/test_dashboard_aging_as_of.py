@@ -38,6 +38,7 @@ from customers.models import Customer
 from invoices.models import CreditNote, CreditNoteStatus
 from peakflo.models import Company
 from reports import analysis, selectors
+from reports.figures import refresh_figures
 
 from .test_analysis_reports import make_invoice, pay
 
@@ -132,11 +133,13 @@ def test_sixty_days_ago_leaves_out_invoices_issued_later(book, am_alice, today):
 
 
 def test_as_of_today_is_the_dashboards_own_aging(client, book, am_alice, admin_user, today):
+    # The card shows the dashboard's own aging today; the as-of sums agree with it at today.
     for user in (am_alice, admin_user):
         scope = selectors.dashboard_scope(user, today=today)
-        assert amounts(analysis.dashboard_aging(scope, as_of=today)) == amounts(
-            selectors.open_book(scope)["aging"]
-        )
+        live = analysis.aged_amounts(scope.of, today=today, as_of=today, manager_path=None)[None]
+        assert amounts(selectors.open_book(scope)["aging"]) == [
+            (key, approx(live[key])) for key in ("current", "d1_30", "d31_60", "d61_90", "d90_plus")
+        ]
     client.force_login(am_alice)
     dashboard = client.get(reverse("dashboard")).content.decode()
     # Alice today: A1 200 current; A2 500 and 1–30; A3 600 31–60; B1 300 61–90; A4 250 over 90.
@@ -228,3 +231,18 @@ def test_the_query_count_does_not_grow_with_the_book(client, book, am_alice, tod
         invoice = make_invoice(book["apex"], f"MORE-{n}", today - dt.timedelta(days=50), today, 10)
         pay(invoice, today - dt.timedelta(days=1), 5)
     assert count() == before
+
+
+def test_today_the_card_agrees_with_the_dashboard_when_it_reads_kept_figures(client, book, am_alice, today):
+    refresh_figures(today=today)
+    # An invoice recorded after the figures were taken: today's card, like the dashboard, shows the
+    # figures (until the next rebuild); a past date is summed from the ledger and counts it.
+    make_invoice(book["apex"], "LATE", today - dt.timedelta(days=2), today - dt.timedelta(days=1), 1000)
+    client.force_login(am_alice)
+    shown, _ = card(client, as_of=today.isoformat())
+    assert shown["d1_30"] == "500.00 27.0%"  # A2 only, of 1,850
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert re.search(r'id="aging-d1_30">500.00<br>', dashboard)
+    yesterday, _ = card(client, as_of=(today - dt.timedelta(days=1)).isoformat())
+    # On T−1: A1 200 and LATE 1,000 (due T−1, not yet past due) current; A2 500 (11 days) 1–30.
+    assert yesterday["current"].startswith("1,200.00") and yesterday["d1_30"].startswith("500.00")
