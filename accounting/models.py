@@ -37,6 +37,9 @@ class Connection(models.Model):
     # Where each kind of record was read up to: {"contacts": "2026-11-23T10:00:00Z", ...} (Xero) or
     # {"cdc": "2026-11-23T10:00:00Z"} (QuickBooks). Moved only after a batch commits.
     cursors = models.JSONField(default=dict, blank=True)
+    # One sync at a time per connection: a run holds this lease (renewed as it goes); a run that
+    # died leaves it to expire.
+    locked_until = models.DateTimeField(null=True, blank=True)
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
