@@ -205,6 +205,9 @@ class PaymentAllocation(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
     amount = models.DecimalField(**MONEY)
+    # The accounting system's payment for this part, when peakflo pushed it there: accounting
+    # systems pay one invoice per payment, so a payment split over invoices becomes several.
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
     class Meta:
         constraints = [
