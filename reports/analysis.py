@@ -36,7 +36,7 @@ from invoices.models import CreditNote, CreditNoteStatus, Invoice, PaymentAlloca
 from peakflo.models import Company, User
 from workflows.models import ActionType, Task, TaskStatus
 
-from .models import CustomerFigures
+from .models import CustomerFigures, Partition, PortfolioBook
 from .selectors import (
     AGING_BUCKETS,
     BASE_MONEY,
@@ -188,6 +188,23 @@ def _figures_by_manager(scope):
     return {row.pop("manager"): row for row in rows}
 
 
+def _kept_books_by_manager():
+    """Today's amounts per account manager from the kept portfolio books: a handful of rows."""
+    rows = (
+        PortfolioBook.objects.filter(partition=Partition.MANAGER)
+        .values(manager=F("user"))
+        .annotate(
+            current=_sum("current"),
+            d1_30=_sum("d1_30"),
+            d31_60=_sum("d31_60"),
+            d61_90=_sum("d61_90"),
+            d90_plus=_sum(F("d91_180") + F("doubtful")),
+        )
+        .order_by()
+    )
+    return {row.pop("manager"): row for row in rows}
+
+
 def dashboard_aging(scope, *, as_of):
     """The dashboard's aging card at `as_of` within a reports.selectors.DashboardScope.
 
@@ -237,7 +254,9 @@ def aging_by_manager(user, *, today, as_of=None):
     # The figures kept ready when the dashboard may use them (taken today, fresh, nobody reassigned since).
     figures_run = scope.figures_run if as_of == today else None
     if figures_run is not None:
-        amounts = _figures_by_manager(scope)
+        # Who sees every customer reads the managers' kept books; an account manager's viewed
+        # customers are split by who manages them, which only the per-customer figures tell.
+        amounts = _kept_books_by_manager() if user.sees_all_customers else _figures_by_manager(scope)
     else:
         amounts = aged_amounts(scope.of, today=today, as_of=as_of, manager_path="account_manager")
     count_rows = (
