@@ -17,8 +17,6 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
-    Case,
-    CharField,
     DecimalField,
     F,
     FloatField,
@@ -29,7 +27,6 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
@@ -40,13 +37,15 @@ from invoices.models import ZERO, Invoice, PaymentAllocation
 from peakflo.models import Company
 
 from .analysis import _bucket_conditions, balance_at, sold_by
-from .models import FiguresRun
+from .models import CustomerFigures, FiguresRun
 
 _MONEY = DecimalField(max_digits=16, decimal_places=2)
 BEHAVIOUR_WINDOW_DAYS = 365
 ON_TIME_MARGIN_DAYS = 2  # within two days either side of the due date counts as on time
 # Kept figures older than this (beat stopped?) are not used to order the rows: the sort goes live.
 FIGURES_FRESH_FOR = dt.timedelta(minutes=15)
+# A book up to this size is filtered on payment behaviour through a list of its ids (see filter_behaviour).
+IDS_UP_TO = 5000
 FIGURE_KEYS = ("balance", "overdue", *(key for key, *_ in AGING_BUCKETS))
 
 
@@ -130,40 +129,83 @@ def balances_of(ids, *, today, as_of):
     return {row["customer_id"]: {key: row[f"sum_{key}"] for key in FIGURE_KEYS} for row in rows}
 
 
+def _allocations_in_window(as_of):
+    """Allocations of the payments of the year up to `as_of`: the history behaviour is read from."""
+    return PaymentAllocation.objects.filter(
+        payment__date__gt=as_of - dt.timedelta(days=BEHAVIOUR_WINDOW_DAYS), payment__date__lte=as_of
+    )
+
+
+# Days from due date to payment date of each allocation, weighted by amount.
+_WEIGHTED_DAYS_LATE = Cast(
+    Sum(F("amount") * _DaysBetween(F("payment__date"), F("invoice__due_date"))), FloatField()
+) / Cast(Sum("amount"), FloatField())
+
+
 def _average_days_late(as_of):
-    """Days from due date to payment date of each allocation, weighted by amount, over the year to `as_of`."""
     allocations = (
-        PaymentAllocation.objects.filter(
-            invoice__customer=OuterRef("pk"),
-            payment__date__gt=as_of - dt.timedelta(days=BEHAVIOUR_WINDOW_DAYS),
-            payment__date__lte=as_of,
-        )
+        _allocations_in_window(as_of)
+        .filter(invoice__customer=OuterRef("pk"))
         .order_by()
         .values("invoice__customer")
-        .annotate(
-            weighted=Cast(
-                Sum(F("amount") * _DaysBetween(F("payment__date"), F("invoice__due_date"))),
-                FloatField(),
-            )
-            / Cast(Sum("amount"), FloatField())
-        )
+        .annotate(weighted=_WEIGHTED_DAYS_LATE)
         .values("weighted")
     )
     return Subquery(allocations, output_field=FloatField())
 
 
-BEHAVIOUR = Case(
-    When(average_days_late__isnull=True, then=Value(Behaviour.NONE)),
-    When(average_days_late__lt=-ON_TIME_MARGIN_DAYS, then=Value(Behaviour.EARLY)),
-    When(average_days_late__lte=ON_TIME_MARGIN_DAYS, then=Value(Behaviour.ON_TIME)),
-    default=Value(Behaviour.LATE),
-    output_field=CharField(),
-)
+def with_average_days_late(customers, *, as_of):
+    """`customers` with `average_days_late` at `as_of` (None: no payment in the year to it)."""
+    return customers.annotate(average_days_late=_average_days_late(as_of))
 
 
-def with_behaviour(customers, *, as_of):
-    """`customers` with `average_days_late` and `behaviour` (one of Behaviour) at `as_of`."""
-    return customers.annotate(average_days_late=_average_days_late(as_of)).annotate(behaviour=BEHAVIOUR)
+def behaviour_of(average_days_late):
+    """One of Behaviour for an average number of days late (None: no payment history)."""
+    if average_days_late is None:
+        return Behaviour.NONE
+    if average_days_late < -ON_TIME_MARGIN_DAYS:
+        return Behaviour.EARLY
+    if average_days_late <= ON_TIME_MARGIN_DAYS:
+        return Behaviour.ON_TIME
+    return Behaviour.LATE
+
+
+_BEHAVIOUR_RANGES = {
+    Behaviour.EARLY: Q(average__lt=-ON_TIME_MARGIN_DAYS),
+    Behaviour.ON_TIME: Q(average__gte=-ON_TIME_MARGIN_DAYS, average__lte=ON_TIME_MARGIN_DAYS),
+    Behaviour.LATE: Q(average__gt=ON_TIME_MARGIN_DAYS),
+}
+
+
+def filter_behaviour(customers, behaviour, *, as_of):
+    """The `customers` whose payment behaviour at `as_of` is `behaviour` (behaviour_of's ranges).
+
+    One grouped semi-join over the allocations of those customers, not a subquery per customer.
+    A book of up to IDS_UP_TO customers is listed first and the matches are read once as ids: the
+    planner then walks the indexes of those few customers' invoices, where the visibility rule (an
+    OR with a subquery) is estimated at half the table and every allocation of the year is hashed.
+    """
+    listed = list(customers.order_by().values_list("pk", flat=True)[: IDS_UP_TO + 1])
+    scope = listed if len(listed) <= IDS_UP_TO else customers.order_by().values("pk")
+    allocations = _allocations_in_window(as_of).filter(invoice__customer__in=scope)
+    if behaviour == Behaviour.NONE:
+        paying = allocations.values("invoice__customer")
+    else:
+        paying = (
+            allocations.order_by()
+            .values("invoice__customer")
+            .annotate(average=_WEIGHTED_DAYS_LATE)
+            .filter(_BEHAVIOUR_RANGES[behaviour])
+            .values("invoice__customer")
+        )
+    if scope is listed:
+        paying = {row["invoice__customer"] for row in paying}
+        if behaviour == Behaviour.NONE:
+            return customers.filter(pk__in=[pk for pk in listed if pk not in paying])
+        return customers.filter(pk__in=paying)
+    return (
+        customers.exclude(pk__in=paying) if behaviour == Behaviour.NONE else customers.filter(pk__in=paying)
+    )
 
 
 def _latest_activity(*, before=None, kinds=None, by_a_user=False):
@@ -192,6 +234,11 @@ def kept_figures_run(today):
     return run
 
 
+_KEPT_ROW = {  # the same, on a CustomerFigures row
+    "balance": F("owed"),
+    "overdue": F("overdue"),
+    "d90_plus": F("d91_180") + F("doubtful"),
+}
 _KEPT = {
     "balance": F("figures__owed"),
     "overdue": F("figures__overdue"),
@@ -199,13 +246,72 @@ _KEPT = {
 }
 
 
-def sort_figure(key, *, today, as_of, run=None):
-    """An expression of each customer's `key` figure (balance, overdue or d90_plus) to order by.
+class KeptOrder:
+    """The ids of `customers` in the order of a kept figure (balance, overdue or d90_plus), as a
+    sequence the Paginator and the export slice.
 
-    From the kept figures (base currency, taken by `run`) when given, else live from the ledger.
+    The customers owing that figure are walked through the kept figures' index (largest first, or
+    last when ascending) and joined to the visible customers row by row; those owing nothing follow
+    (or lead) by name. One sorted LEFT JOIN of every visible customer would hash and sort the whole
+    book on every page. A book of up to IDS_UP_TO customers is listed as ids first, so the planner
+    knows how few they are.
     """
-    if run is not None:
-        return Coalesce(_KEPT[key], Value(ZERO), output_field=_MONEY)
+
+    def __init__(self, customers, key, *, descending):
+        self.customers = customers.order_by()
+        self.key = key
+        self.descending = descending
+        self._count = self._parts = self._first_count = None
+
+    def count(self):
+        if self._count is None:
+            listed = list(self.customers.values_list("pk", flat=True)[: IDS_UP_TO + 1])
+            if len(listed) <= IDS_UP_TO:
+                self._count, self._base = len(listed), Customer.objects.filter(pk__in=listed)
+            else:
+                self._count, self._base = self.customers.count(), self.customers
+        return self._count
+
+    def _split(self):
+        if self._parts is None:
+            self.count()
+            owing = self._base.annotate(kept=_KEPT[self.key]).filter(kept__gt=0)
+            amount = F("kept").desc() if self.descending else F("kept").asc()
+            owing_ids = owing.order_by(amount, "name", "pk").values_list("pk", flat=True)
+            owing_anyone = CustomerFigures.objects.annotate(kept=_KEPT_ROW[self.key]).filter(kept__gt=0)
+            rest = (
+                self._base.exclude(pk__in=owing_anyone.values("customer_id"))
+                .order_by("name", "pk")
+                .values_list("pk", flat=True)
+            )
+            self._parts = (owing_ids, rest) if self.descending else (rest, owing_ids)
+        return self._parts
+
+    def __len__(self):
+        return self.count()
+
+    def __iter__(self):
+        return iter(self[0 : self.count()])
+
+    def __getitem__(self, window):
+        if not isinstance(window, slice):
+            return self[window : window + 1][0]
+        start, stop = window.start or 0, window.stop if window.stop is not None else self.count()
+        first, second = self._split()
+        ids = list(first[start:stop])
+        if len(ids) == stop - start:
+            return ids  # the first part fills the window: no need to know where it ends
+        if ids:
+            split = start + len(ids)
+        else:
+            if self._first_count is None:
+                self._first_count = first.count()
+            split = self._first_count
+        return ids + list(second[max(start - split, 0) : stop - split])
+
+
+def sort_figure(key, *, today, as_of):
+    """Each customer's `key` figure (balance, overdue or d90_plus) at `as_of`, live from the ledger."""
     per_customer = (
         _invoice_balances(today=today, as_of=as_of)
         .filter(customer=OuterRef("pk"))
@@ -244,15 +350,15 @@ def customer_status_rows(ids, *, today, as_of=None):
     if not ids:
         return []
     before = _day_end(as_of) if as_of < today else None
-    customers = with_behaviour(
+    customers = (
         Customer.objects.filter(pk__in=ids)
         .select_related("account_manager")
         .prefetch_related("tags")
         .annotate(
+            average_days_late=_average_days_late(as_of),
             course_of_action_id=_latest_activity(before=before, kinds=COURSE_OF_ACTION_KINDS),
             last_input_id=_latest_activity(before=before, by_a_user=True),
-        ),
-        as_of=as_of,
+        )
     )
     by_id = {customer.pk: customer for customer in customers}
     figures = balances_of(ids, today=today, as_of=as_of)
@@ -275,5 +381,6 @@ def customer_status_rows(ids, *, today, as_of=None):
         ]
         customer.course_of_action = entries.get(customer.course_of_action_id)
         customer.last_input = entries.get(customer.last_input_id)
+        customer.behaviour = behaviour_of(customer.average_days_late)
         customer.behaviour_text = behaviour_phrase(customer.behaviour, customer.average_days_late)
     return rows

@@ -5,7 +5,13 @@ from django.db.models import F, Q
 from customers.models import Customer, Tag
 from peakflo.models import User
 
-from .customer_status import Behaviour, kept_figures_run, sort_figure, with_behaviour
+from .customer_status import (
+    Behaviour,
+    filter_behaviour,
+    kept_figures_run,
+    sort_figure,
+    with_average_days_late,
+)
 
 DATE = {"type": "date"}
 # Sort keys that order by a figure of the customer's invoices rather than a column of the customer.
@@ -38,9 +44,16 @@ class FigureOrdering(django_filters.OrderingFilter):
         for param in value:
             field = self.param_map.get(param.lstrip("-"), "")
             if field.startswith("sort_"):
-                qs = qs.annotate(**{field: self.parent.money_sort(field.removeprefix("sort_"))})
-            elif field == "average_days_late" and "average_days_late" not in qs.query.annotations:
-                qs = with_behaviour(qs, as_of=self.parent.as_of_day)
+                key = field.removeprefix("sort_")
+                if self.parent.use_kept_figures():
+                    # ordered by the view through KeptOrder; only the filters apply here
+                    self.parent.kept_order = (key, param.startswith("-"))
+                    return qs
+                qs = qs.annotate(
+                    **{field: sort_figure(key, today=self.parent.today, as_of=self.parent.as_of_day)}
+                )
+            elif field == "average_days_late":
+                qs = with_average_days_late(qs, as_of=self.parent.as_of_day)
         qs = super().filter(qs, value)
         return qs.order_by(*qs.query.order_by, "name", "pk")  # stable pages
 
@@ -93,6 +106,7 @@ class CustomerStatusFilter(django_filters.FilterSet):
         self.user = user
         self.today = today
         self.figures_run = None  # the kept figures the rows were ordered by, if any
+        self.kept_order = None  # (figure, descending) when they were
 
     @property
     def form(self):
@@ -111,17 +125,18 @@ class CustomerStatusFilter(django_filters.FilterSet):
     def keep(self, queryset, name, value):
         return queryset  # as_of changes the figures, not which customers are listed
 
-    def money_sort(self, key):
+    def use_kept_figures(self):
+        """Whether today's kept figures can order the rows (else they are ordered on live figures)."""
         if self.as_of_day == self.today:
             self.figures_run = kept_figures_run(self.today)
-        return sort_figure(key, today=self.today, as_of=self.as_of_day, run=self.figures_run)
+        return self.figures_run is not None
 
     def search(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value)) if value else queryset
 
     def filter_behaviour(self, queryset, name, value):
-        return with_behaviour(queryset, as_of=self.as_of_day).filter(behaviour=value) if value else queryset
+        return filter_behaviour(queryset, value, as_of=self.as_of_day) if value else queryset
 
     def filter_tag(self, queryset, name, value):
         # A subquery, not a join: joining the tags would multiply the rows.

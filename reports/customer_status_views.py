@@ -21,7 +21,7 @@ from peakflo.permissions import can_write, require_write, write_required
 from peakflo.spreadsheets import write_xlsx
 from workflows import task_services
 
-from .customer_status import customer_status_rows
+from .customer_status import KeptOrder, customer_status_rows
 from .customer_status_filters import CustomerStatusFilter
 from .customer_status_forms import PromiseForm, ReportTaskForm, TagsForm
 
@@ -57,6 +57,9 @@ def _filtered(request, today):
         today=today,
     )
     customers = filterset.qs if filterset.is_bound else filterset.queryset
+    if filterset.kept_order:
+        key, descending = filterset.kept_order
+        return filterset, KeptOrder(customers, key, descending=descending)
     if not customers.query.order_by:
         customers = customers.order_by("name", "pk")
     return filterset, customers.values_list("pk", flat=True)

@@ -14,6 +14,7 @@ from customers.models import Activity, ActivityKind, Customer, Tag
 from customers.services import add_note
 from invoices.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus, Payment, PaymentAllocation
 from peakflo.models import Company
+from reports.customer_status import KeptOrder
 from tests.conftest import PASSWORD
 from workflows.models import Task
 
@@ -473,4 +474,14 @@ def test_sorting_by_balance_reads_the_kept_figures_when_they_are_todays(client, 
     page = client.get(URL, {"sort": "-balance"})
     assert "Ordered by balances as of" in page.text
     rows = page.context["page"].object_list
-    assert [c.name for c in rows][:1] == ["Acme"] and rows[0].balance == D("0")
+    # Acme owed 1,330 when they were taken; those owing nothing follow by name
+    assert [c.name for c in rows] == ["Acme", "Bob's Own", "Gamma"] and rows[0].balance == D("0")
+    ascending = client.get(URL, {"sort": "balance"}).context["page"].object_list
+    assert [c.name for c in ascending] == ["Bob's Own", "Gamma", "Acme"]
+    # a page that straddles the owing customers and the others
+    ids = {c.name: c.pk for c in rows}
+    order = KeptOrder(Customer.objects.all(), "balance", descending=True)
+    assert (order.count(), order[0:1], order[1:3], list(order)) == (
+        3, [ids["Acme"]], [ids["Bob's Own"], ids["Gamma"]], [ids["Acme"], ids["Bob's Own"], ids["Gamma"]],
+    )  # fmt: skip
+    assert rows_of(client.get(URL, {"sort": "-balance", "q": "gam"})).keys() == {"Gamma"}
