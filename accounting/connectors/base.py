@@ -39,7 +39,8 @@ class Page:
     records: list
     # where to continue: pass it back as `page_token`; None when this was the last page
     next_page: str | None
-    # the cursor to store once every page of this listing is committed
+    # where a new listing may start once this page is committed: the latest change this page and
+    # the ones before it hold (listings come oldest change first); None to keep the stored one
     cursor: str | None
 
 
@@ -76,6 +77,11 @@ class Connector:
     """What the sync needs from an accounting system. Every call may raise ConnectorError."""
 
     provider = ""
+    access_token = ""
+
+    def use_tokens(self, tokens):
+        """Carry on with freshly refreshed tokens (the sync saved them already)."""
+        self.access_token = tokens.access_token
 
     # --- OAuth 2.0 (authorization-code flow) ---
     def authorization_url(self, *, state, redirect_uri):
