@@ -1,14 +1,17 @@
 """The read query behind the Invoice Status Tracking Report: one row per invoice, all in one SELECT.
 
-Each row carries what the report prints, as annotations (correlated subqueries), so a page of 50
-rows is one query whatever the size of the book; PostgreSQL evaluates the subqueries that only
-feed the SELECT list after its ORDER BY … LIMIT, so only for the page's rows:
+Each row carries the columns the report needs as annotations (correlated subqueries, each used
+once), so a page of 50 rows is one query whatever the size of the book; the page is found first as
+ids (reports/invoice_status_views.py), so the subqueries run for its rows only:
 
-- days overdue, counted in SQL so the report can sort and filter on it;
+- the amount due (at a past date, what was due then);
 - the open dispute (disputes.selectors.with_open_dispute);
 - the last action: the latest message *sent* for the invoice (a message belongs to an invoice
   through the action run that sent it) or the latest task *done* on it, whichever is later;
 - the next scheduled action: the earliest pending action run of the invoice.
+
+Days overdue and the latest action are also written as SQL (aliases) for filtering and sorting;
+describe() works them out for the rows shown from the same columns.
 
 As of a past date D (reports.analysis, the rule the aging report uses): only invoices issued by D
 that were sales (drafts and voided invoices left out: an invoice does not record when it was
@@ -36,7 +39,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Greatest
 from django.db.models.lookups import Exact
 
 from customers.models import Customer
@@ -159,17 +162,41 @@ def _with_dispute(invoices, until):
     return invoices.annotate(open_dispute_id=Subquery(open_then.order_by("-raised_at").values("pk")[:1]))
 
 
-def _status(view):
-    """Overdue, partly paid, paid, void or open, as the invoice stood at the date."""
-    owing = view.owing_row()
-    return Case(
-        When(status=InvoiceStatus.VOID, then=Value("void")),
-        When(~owing, then=Value("paid")),
-        When(due_date__lt=view.as_of, then=Value("overdue")),
-        When(balance__lt=F("total"), then=Value("partly_paid")),
-        default=Value("open"),
-        output_field=CharField(),
+CHANNEL_LABELS = {value: f"{label} sent by hand" for value, label in Channel.choices}
+
+
+def describe(invoice, view):
+    """What the report prints that is worked out from the row's columns: days overdue, status,
+    the last action and when (computed here, not in SQL, so each subquery runs once per row)."""
+    owing = invoice.status != InvoiceStatus.VOID and invoice.balance > 0
+    if not view.past:
+        owing = owing and invoice.status == InvoiceStatus.OPEN
+    late = owing and invoice.due_date < view.as_of
+    invoice.days_late = (view.as_of - invoice.due_date).days if late else 0
+    if invoice.status == InvoiceStatus.VOID:
+        invoice.report_status = "void"
+    elif not owing:
+        invoice.report_status = "paid"
+    elif late:
+        invoice.report_status = "overdue"
+    elif invoice.balance < invoice.total:
+        invoice.report_status = "partly_paid"
+    else:
+        invoice.report_status = "open"
+    # The action's name when the engine sent the message; the channel when it was sent by hand.
+    message = invoice.last_message_action or CHANNEL_LABELS.get(
+        invoice.last_message_channel, "Message sent by hand"
     )
+    task_later = invoice.last_task_at and (
+        not invoice.last_message_at or invoice.last_task_at > invoice.last_message_at
+    )
+    if task_later:
+        invoice.last_action, invoice.last_action_at = invoice.last_task_label, invoice.last_task_at
+    elif invoice.last_message_at:
+        invoice.last_action, invoice.last_action_at = message, invoice.last_message_at
+    else:
+        invoice.last_action, invoice.last_action_at = "", None
+    return invoice
 
 
 def visible_invoices(user):
@@ -192,6 +219,14 @@ def invoice_status_rows(user, *, view):
         .select_related("customer", "customer__account_manager")
         .annotate(
             balance=view.balance(),
+            last_message_at=_last_message("sent_at", until),
+            last_message_action=_last_message("action__name", until),
+            last_message_channel=_last_message("channel", until),
+            last_task_at=_last_task("completed_at", until),
+            last_task_label=_last_task("title", until),
+        )
+        # For filtering and sorting only; the page's rows get the same figures from describe().
+        .alias(
             days_late=Case(
                 When(
                     view.owing_row() & Q(due_date__lt=view.as_of),
@@ -200,26 +235,8 @@ def invoice_status_rows(user, *, view):
                 default=Value(0),
                 output_field=IntegerField(),
             ),
-            last_message_at=_last_message("sent_at", until),
-            # The action's name when the engine sent it; the channel ("email", "sms"…) when sent by hand.
-            last_message_label=Coalesce(
-                _last_message("action__name", until), _channel_label(_last_message("channel", until))
-            ),
-            last_task_at=_last_task("completed_at", until),
-            last_task_label=_last_task("title", until),
-        )
-        .annotate(report_status=_status(view))
-        # GREATEST skips NULLs on PostgreSQL: the later of the two, or whichever exists.
-        .annotate(last_action_at=Greatest("last_message_at", "last_task_at", output_field=DateTimeField()))
-        .annotate(
-            last_action=Case(
-                When(last_action_at__isnull=True, then=Value("")),
-                When(last_task_at__isnull=True, then=F("last_message_label")),
-                When(last_message_at__isnull=True, then=F("last_task_label")),
-                When(last_task_at__gt=F("last_message_at"), then=F("last_task_label")),
-                default=F("last_message_label"),
-                output_field=CharField(),
-            )
+            # GREATEST skips NULLs on PostgreSQL: the later of the two, or whichever exists.
+            last_action_at=Greatest("last_message_at", "last_task_at", output_field=DateTimeField()),
         )
     )
     if view.past:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from peakflo.models import Company
 from peakflo.spreadsheets import write_xlsx
 
+from .invoice_status import describe
 from .invoice_status_filters import InvoiceStatusFilter
 
 PAGE_SIZE = 50
@@ -40,6 +41,7 @@ class InvoicePaginator(Paginator):
     def __init__(self, filterset, per_page):
         super().__init__(filterset.qs, per_page)
         self.rows = filterset.queryset
+        self.view = filterset.view
         self.parts = filterset.default_order_parts()
 
     @cached_property
@@ -53,7 +55,7 @@ class InvoicePaginator(Paginator):
         bottom = (number - 1) * self.per_page
         ids = self._ids(bottom, bottom + self.per_page)
         rows = {row.pk: row for row in self.rows.filter(pk__in=ids)}
-        return self._get_page([rows[pk] for pk in ids], number, self)
+        return self._get_page([describe(rows[pk], self.view) for pk in ids], number, self)
 
     def _ids(self, bottom, top):
         if not self.parts:
@@ -116,9 +118,11 @@ def invoice_status_report(request):
     return render(request, "reports/invoice_status.html", context)
 
 
-def export_rows(invoices, *, tz, past):
+def export_rows(invoices, *, tz, view):
     """The export's rows, read from the database in chunks as the workbook is written."""
+    past = view.past
     for i in invoices.iterator(chunk_size=2000):
+        describe(i, view)
         manager = i.customer.account_manager
         row = [
             i.customer.code,
@@ -158,7 +162,7 @@ def invoice_status_export(request):
                    else header for header in headers]  # fmt: skip
     else:
         headers += ["Next action", "Next action due"]
-    rows = export_rows(filterset.qs, tz=company.tz, past=view.past)
+    rows = export_rows(filterset.qs, tz=company.tz, view=view)
     response = HttpResponse(write_xlsx(headers, rows, sheet_title="Invoice status"), content_type=XLSX)
     filename = f"invoice-status-{timezone.localdate():%Y-%m-%d}.xlsx"
     if view.past:
