@@ -60,6 +60,7 @@ class SyncTrigger(models.TextChoices):
     MANUAL = "manual", "Sync now"
     WEBHOOK = "webhook", "Webhook"
     COMMAND = "command", "manage.py sync_accounting"
+    DISPATCH = "dispatch", "Before sending reminders"
 
 
 class SyncStatus(models.TextChoices):

@@ -146,9 +146,12 @@ def _ensure_fresh_tokens(connection, connector):
 # --- the run --------------------------------------------------------------------------------------
 
 
-def sync(connection, *, connector, trigger, full=False, sleep=time.sleep):
+def sync(
+    connection, *, connector, trigger, full=False, kinds=PULL_ORDER, push_changes=True, sleep=time.sleep
+):
     """One run of the two-way sync for `connection` through `connector`. Returns the SyncRun.
 
+    `kinds` and `push_changes` narrow it (dispatch only reads invoices, credit notes and payments).
     Raises Busy when another run holds the connection.
     """
     _take_lease(connection)
@@ -156,11 +159,12 @@ def sync(connection, *, connector, trigger, full=False, sleep=time.sleep):
     try:
         caller = Caller(connection, connector, sleep=sleep)
         _ensure_fresh_tokens(connection, connector)
-        for kind in PULL_ORDER:
+        for kind in kinds:
             _progress(run, f"Reading {kind.replace('_', ' ')}s")
             _pull(connection, run, caller, kind, full=full)
-        _progress(run, "Sending what changed here")
-        push(connection, run, caller)
+        if push_changes:
+            _progress(run, "Sending what changed here")
+            push(connection, run, caller)
     except Exception as error:  # the run ends, logged with its error; the cursors hold what committed
         log.exception("%s: sync failed", connection)
         run.errors = [*run.errors, {"error": str(error) or error.__class__.__name__}]

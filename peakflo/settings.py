@@ -280,3 +280,6 @@ QUICKBOOKS_TOKEN_URL = env(
 QUICKBOOKS_API_URL = env("QUICKBOOKS_API_URL", "https://quickbooks.api.intuit.com").rstrip("/")
 QUICKBOOKS_MINOR_VERSION = envint("QUICKBOOKS_MINOR_VERSION", 75)
 ACCOUNTING_HTTP_TIMEOUT_SECONDS = envint("ACCOUNTING_HTTP_TIMEOUT_SECONDS", 30)
+# Before reminders go out, books last synced longer ago than this are read again (invoices, credit
+# notes, payments); if that fails, the reminders of synced invoices wait for the next dispatch.
+ACCOUNTING_FRESH_MINUTES = envint("ACCOUNTING_FRESH_MINUTES", 5)

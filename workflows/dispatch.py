@@ -34,10 +34,12 @@ from django.db import connections as databases
 from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 
+from accounting.freshness import synced_invoices_are_fresh
 from customers import timeline
 from customers.models import ActivityKind, Customer
 from disputes.models import Dispute
 from invoices.models import InvoiceStatus
+from invoices.models import Source as InvoiceSource
 from peakflo.models import Company, Holiday
 from portal.links import reminder_link
 
@@ -155,8 +157,11 @@ def _recent_contact(today, tz):
     return condition
 
 
-def _due_runs(today, tz, send_day):
-    """The pending runs that fell due and may go out now (not locked)."""
+def _due_runs(today, tz, send_day, hold_synced=False):
+    """The pending runs that fell due and may go out now (not locked).
+
+    `hold_synced`: the accounting system could not be read just now, so runs of invoices synced
+    from it wait (the customer may have paid there a minute ago)."""
     runs = (
         ActionRun.objects.filter(
             status=RunStatus.PENDING, due_on__lte=today, message__isnull=True, task__isnull=True
@@ -169,6 +174,8 @@ def _due_runs(today, tz, send_day):
     )
     if not send_day:
         runs = runs.filter(action__workflow__business_days_only=False)
+    if hold_synced:
+        runs = runs.exclude(invoice__source=InvoiceSource.ACCOUNTING)
     return runs
 
 
@@ -376,7 +383,7 @@ def _tie_runs(outgoing):
         run.message = message
 
 
-def _claim(summary, company, today, now, limit, send_day):
+def _claim(summary, company, today, now, limit, send_day, hold_synced=False):
     """In one transaction: lock due runs, check them, make tasks, write messages as `sending`.
 
     A handful of queries for the whole batch, never one per run.
@@ -384,7 +391,7 @@ def _claim(summary, company, today, now, limit, send_day):
     tz = company.tz
     outgoing = []
     with transaction.atomic():
-        due = _due_runs(today, tz, send_day)
+        due = _due_runs(today, tz, send_day, hold_synced)
         oldest = list(due.order_by("due_on", "id").values_list("invoice__customer_id", flat=True)[:limit])
         if not oldest:
             return outgoing, False
@@ -765,15 +772,18 @@ def dispatch_due_runs(*, now=None, limit=500, connections=None):
         summary.closed = closed
         return summary
     today = local.date()
+    hold_synced = not synced_invoices_are_fresh(now=now)
     senders = Senders(company, settings.DISPATCH_SEND_CONNECTIONS if connections is None else connections)
     pending, delivered = {}, []
     try:
-        outgoing, more = _claim(summary, company, today, now, limit, send_day)
+        outgoing, more = _claim(summary, company, today, now, limit, send_day, hold_synced)
         while outgoing or more:
             # Committed: every message below is `sending` and its runs are tied to it.
             _submit(outgoing, senders, summary, today, pending, delivered)
             # The next batch is claimed while this one is being sent; two at most are held.
-            outgoing, more = _claim(summary, company, today, now, limit, send_day) if more else ([], False)
+            outgoing, more = (
+                _claim(summary, company, today, now, limit, send_day, hold_synced) if more else ([], False)
+            )
             _collect(pending, senders, summary, today, delivered)
     finally:
         try:

@@ -82,6 +82,7 @@ class Migration(migrations.Migration):
                             ("manual", "Sync now"),
                             ("webhook", "Webhook"),
                             ("command", "manage.py sync_accounting"),
+                            ("dispatch", "Before sending reminders"),
                         ],
                         max_length=10,
                     ),
