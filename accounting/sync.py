@@ -377,7 +377,7 @@ def apply_invoices(connection, run, caller, records):
     by_number = {
         i.number: i for i in Invoice.objects.filter(number__in=numbers - {None}, external_id__isnull=True)
     }
-    entries = []
+    entries, new = [], []
     for record in records:
         values = _invoice_values(record.data, record.tombstone)
         customer = customers.get(record.data.get("contact_id"))
@@ -387,28 +387,10 @@ def apply_invoices(connection, run, caller, records):
                 if customer is None and not record.tombstone:
                     _fail(run, record, "its contact could not be read")
                 continue
-            invoice = Invoice.objects.create(
-                customer=customer,
-                source=InvoiceSource.ACCOUNTING,
-                external_id=record.external_id,
-                **values,
+            invoice = Invoice(
+                customer=customer, source=InvoiceSource.ACCOUNTING, external_id=record.external_id, **values
             )
-            _replace_lines(invoice, record.data.get("lines") or [])
-            entries.append(
-                _entry(
-                    customer,
-                    ActivityKind.INVOICE_ISSUED,
-                    {
-                        "number": invoice.number,
-                        "total": str(invoice.total),
-                        "currency": invoice.currency,
-                        "due_date": invoice.due_date.isoformat(),
-                        "from": connection.get_provider_display(),
-                    },
-                    invoice,
-                )
-            )
-            _count(run, "created")
+            new.append((invoice, record.data.get("lines") or []))
             continue
         changes = {}
         if customer is not None and invoice.customer_id != customer.pk:
@@ -436,31 +418,60 @@ def apply_invoices(connection, run, caller, records):
             data["changes"]["lines"] = "changed"
         entries.append(_entry(invoice.customer, kind, data, invoice))
         _count(run, "updated")
+    _create_invoices(connection, run, new, entries)
     timeline.record_many(entries)
 
 
-def _replace_lines(invoice, lines):
-    """Make the invoice's lines the accounting system's; True if they changed."""
-    wanted = [
+def _create_invoices(connection, run, new, entries):
+    """The page's new invoices and their lines in two statements."""
+    if not new:
+        return
+    Invoice.objects.bulk_create([invoice for invoice, _ in new])
+    InvoiceLine.objects.bulk_create(line for invoice, lines in new for line in _line_objects(invoice, lines))
+    for invoice, _ in new:
+        entries.append(
+            _entry(
+                invoice.customer,
+                ActivityKind.INVOICE_ISSUED,
+                {
+                    "number": invoice.number,
+                    "total": str(invoice.total),
+                    "currency": invoice.currency,
+                    "due_date": invoice.due_date.isoformat(),
+                    "from": connection.get_provider_display(),
+                },
+                invoice,
+            )
+        )
+    _count(run, "created", len(new))
+
+
+def _line_values(lines):
+    return [
         (
-            line.get("description") or "",
+            (line.get("description") or "")[:500],
             Decimal(line.get("quantity") or 1),
             Decimal(line.get("unit_price") or 0),
             Decimal(line.get("amount") or 0),
         )
         for line in lines
     ]
-    have = [
-        (row.description, row.quantity, row.unit_price, row.amount)
-        for row in invoice.lines.order_by("position")
+
+
+def _line_objects(invoice, lines):
+    return [
+        InvoiceLine(invoice=invoice, position=n, description=d, quantity=q, unit_price=p, amount=a)
+        for n, (d, q, p, a) in enumerate(_line_values(lines), start=1)
     ]
-    if wanted == have:
+
+
+def _replace_lines(invoice, lines):
+    """Make the invoice's lines the accounting system's; True if they changed."""
+    have = [(r.description, r.quantity, r.unit_price, r.amount) for r in invoice.lines.order_by("position")]
+    if _line_values(lines) == have:
         return False
     invoice.lines.all().delete()
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(invoice=invoice, position=n, description=d[:500], quantity=q, unit_price=p, amount=a)
-        for n, (d, q, p, a) in enumerate(wanted, start=1)
-    )
+    InvoiceLine.objects.bulk_create(_line_objects(invoice, lines))
     return True
 
 
