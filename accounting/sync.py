@@ -187,19 +187,39 @@ def _progress(run, text):
 
 
 def _pull(connection, run, caller, kind, *, full):
+    """Read `kind` since its cursor, a page per transaction. A record that cannot be applied (its
+    invoice cannot be read, its number is taken…) does not hold back the others: its id is kept
+    under `retry` and read again, by id, at the start of every run until it goes in."""
+    retry = connection.cursors.get("retry", {}).get(kind, [])
+    if retry:
+        records = [
+            record for external_id in retry if (record := caller("get", kind, external_id)) is not None
+        ]
+        _apply_page(connection, run, caller, kind, records, cursor=None, retried=set(retry))
     cursor = None if full else connection.cursors.get(kind)
     page_token = None
     while True:
         page = caller("changes", kind, cursor=cursor, page_token=page_token)
-        with transaction.atomic():
-            APPLY[kind](connection, run, caller, page.records)
-            if page.cursor:
-                connection.cursors = {**connection.cursors, kind: page.cursor}
-                Connection.objects.filter(pk=connection.pk).update(cursors=connection.cursors)
+        _apply_page(connection, run, caller, kind, page.records, cursor=page.cursor)
         _renew_lease(connection)
         if not page.next_page:
             return
         page_token = page.next_page
+
+
+def _apply_page(connection, run, caller, kind, records, *, cursor, retried=frozenset()):
+    """Apply one page and move the cursor in the same transaction."""
+    run.page_failed = set()
+    with transaction.atomic():
+        APPLY[kind](connection, run, caller, records)
+        retry = connection.cursors.get("retry", {})
+        still = (set(retry.get(kind, [])) - retried) | {i for k, i in run.page_failed if k == kind}
+        cursors = {**connection.cursors, "retry": {**retry, kind: sorted(still)}}
+        if cursor:
+            cursors[kind] = cursor
+        if cursors != connection.cursors:
+            connection.cursors = cursors
+            Connection.objects.filter(pk=connection.pk).update(cursors=cursors)
 
 
 # --- applying what was read -----------------------------------------------------------------------
@@ -423,9 +443,25 @@ def apply_invoices(connection, run, caller, records):
 
 
 def _create_invoices(connection, run, new, entries):
-    """The page's new invoices and their lines in two statements."""
+    """The page's new invoices and their lines in two statements; a number already used by another
+    invoice is refused (the record is retried next run, once the clash is sorted out)."""
     if not new:
         return
+    taken = set(
+        Invoice.objects.filter(number__in=[i.number for i, _ in new]).values_list("number", flat=True)
+    )
+    kept, seen = [], set()
+    for invoice, lines in new:
+        if invoice.number in taken or invoice.number in seen:
+            _fail(
+                run,
+                _Named("invoice", invoice.external_id),
+                f"invoice number {invoice.number} is already used here",
+            )
+            continue
+        seen.add(invoice.number)
+        kept.append((invoice, lines))
+    new = kept
     Invoice.objects.bulk_create([invoice for invoice, _ in new])
     InvoiceLine.objects.bulk_create(line for invoice, lines in new for line in _line_objects(invoice, lines))
     for invoice, _ in new:
@@ -476,9 +512,11 @@ def _replace_lines(invoice, lines):
 
 
 def _fail(run, record, why):
+    """`record` could not be applied: counted, logged on the run, and read again next run."""
     if run is not None:
         run.failed += 1
         run.errors = [*run.errors, {"kind": record.kind, "external_id": record.external_id, "error": why}]
+        run.page_failed = getattr(run, "page_failed", set()) | {(record.kind, record.external_id)}
 
 
 def _invoices_for(caller, connection, invoice_ids):
