@@ -52,6 +52,7 @@ PULL_ORDER = ("contact", "invoice", "credit_note", "payment")
 LEASE = dt.timedelta(minutes=10)
 MAX_ATTEMPTS = 5  # per provider call, for 5xx and timeouts
 MAX_WAIT_SECONDS = 120  # the longest Retry-After honoured inside a run; longer ends the run
+MAX_RATE_LIMIT_WAITS = 20  # for one call; then the run ends and the next one resumes
 BACKOFF_SECONDS = 1.0
 ZERO = Decimal("0.00")
 
@@ -95,14 +96,15 @@ class Caller:
         self.refreshed = False
 
     def __call__(self, method, *args, **kwargs):
-        attempt = 0
+        attempt = waits = 0
         while True:
             attempt += 1
             try:
                 return getattr(self.connector, method)(*args, **kwargs)
             except RateLimited as error:
                 wait = error.retry_after if error.retry_after is not None else 60
-                if wait > MAX_WAIT_SECONDS:
+                waits += 1
+                if wait > MAX_WAIT_SECONDS or waits > MAX_RATE_LIMIT_WAITS:
                     raise SyncFailed(
                         f"The provider asked to wait {wait} s (rate limit); the next run resumes."
                     ) from error
@@ -563,7 +565,15 @@ def apply_payments(connection, run, caller, records):
                 _count(run, "updated")
             continue
         if payment is not None:
-            continue  # a payment's amount and allocations do not change at the provider; voids are tombstones
+            # amounts and allocations do not change at the provider (a void is a tombstone), but a
+            # contact merge moves the payment to the surviving customer with its invoices
+            allocated = next(
+                (invoices.get(a["invoice_id"]) for a in record.data.get("allocations", [])), None
+            )
+            if allocated is not None and allocated.customer_id != payment.customer_id:
+                Payment.objects.filter(pk=payment.pk).update(customer=allocated.customer_id)
+                _count(run, "updated")
+            continue
         parts = [
             (invoices.get(a["invoice_id"]), Decimal(a["amount"])) for a in record.data.get("allocations", [])
         ]
