@@ -6,6 +6,7 @@ from . import health, views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("", include("accounting.urls")),  # Settings → Integrations, /webhooks/xero/
     path("webhooks/", include("workflows.webhooks")),
     path("branding/logo", views.company_logo, name="company_logo"),
     path("", include("peakflo.auth_urls")),
