@@ -1,13 +1,16 @@
 """The two-way sync of one connection (DESIGN.md, "Accounting sync"; issue #7).
 
 A run, under the connection's lease (one at a time):
-1. pulls, kind by kind (contacts, invoices, credit notes, payments), the records changed since
-   that kind's cursor, a page at a time: each page is applied and the cursor moved in ONE
-   transaction, so a run that dies resumes after the last page it committed, and a page applied
-   twice changes nothing (rows are matched by external id and only changed fields are written);
+1. pulls the contacts changed since their cursor (so customers made here are matched to theirs
+   on number or name before anything is pushed);
 2. pushes what was made here and is not there yet — customers, payments recorded by hand or in
    the portal, approved credit notes — with an idempotency key per row, storing the ids that
-   come back.
+   come back;
+3. pulls invoices, credit notes and payments changed since their cursors (so they already count
+   what was pushed).
+Each pulled page is applied and its cursor moved in ONE transaction, so a run that dies resumes
+after the last page it committed, and a page applied twice changes nothing (rows are matched by
+external id and only changed fields are written).
 
 Provider faults: HTTP 429 waits as Retry-After says, 5xx and timeouts retry with backoff, an
 expired access token is refreshed once; what still fails ends the run as failed, with its error,
@@ -161,12 +164,18 @@ def sync(
     try:
         caller = Caller(connection, connector, sleep=sleep)
         _ensure_fresh_tokens(connection, connector)
-        for kind in kinds:
-            _progress(run, f"Reading {kind.replace('_', ' ')}s")
-            _pull(connection, run, caller, kind, full=full)
+        # Contacts first, so customers made here are matched to theirs before any is pushed; then
+        # what was made here goes out, so the documents read next already count it.
+        if "contact" in kinds:
+            _progress(run, "Reading contacts")
+            _pull(connection, run, caller, "contact", full=full)
         if push_changes:
             _progress(run, "Sending what changed here")
             push(connection, run, caller)
+        for kind in kinds:
+            if kind != "contact":
+                _progress(run, f"Reading {kind.replace('_', ' ')}s")
+                _pull(connection, run, caller, kind, full=full)
     except Exception as error:  # the run ends, logged with its error; the cursors hold what committed
         log.exception("%s: sync failed", connection)
         run.errors = [*run.errors, {"error": str(error) or error.__class__.__name__}]
@@ -216,7 +225,8 @@ def _apply_page(connection, run, caller, kind, records, *, cursor, retried=froze
         APPLY[kind](connection, run, caller, records)
         retry = connection.cursors.get("retry", {})
         still = (set(retry.get(kind, [])) - retried) | {i for k, i in run.page_failed if k == kind}
-        cursors = {**connection.cursors, "retry": {**retry, kind: sorted(still)}}
+        retry = {k: ids for k, ids in {**retry, kind: sorted(still)}.items() if ids}
+        cursors = {**connection.cursors, "retry": retry}
         if cursor:
             cursors[kind] = cursor
         if cursors != connection.cursors:
@@ -405,9 +415,9 @@ def apply_invoices(connection, run, caller, records):
         customer = customers.get(record.data.get("contact_id"))
         invoice = existing.get(record.external_id) or by_number.get(record.data.get("number"))
         if invoice is None:
-            if record.tombstone or customer is None:
-                if customer is None and not record.tombstone:
-                    _fail(run, record, "its contact could not be read")
+            # a document voided or deleted before it was ever read here is kept as void, for the record
+            if customer is None or not values.get("number"):
+                _fail(run, record, "its contact could not be read")
                 continue
             invoice = Invoice(
                 customer=customer, source=InvoiceSource.ACCOUNTING, external_id=record.external_id, **values
