@@ -5,6 +5,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -325,19 +327,41 @@ def test_500_and_a_timeout_are_retryable(xero, connector, settings):
     assert impatient.changes("invoice", cursor=None).records == []
 
 
-def test_webhook_signature(xero):
-    body = json.dumps(
-        {"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": "S0M3"}
-    ).encode()
-    good = base64.b64encode(hmac.new(XERO_WEBHOOK_KEY.encode(), body, hashlib.sha256).digest()).decode()
+def test_webhook_signature_good_and_bad(xero):
     connector = XeroConnector()
-    assert connector.verify_webhook(body, {"X-Xero-Signature": good})
-    assert not connector.verify_webhook(body + b" ", {"x-xero-signature": good})
-    assert not connector.verify_webhook(body, {"x-xero-signature": base64.b64encode(b"x" * 32).decode()})
+    invoice = xero.add_invoice(xero.add_contact("Acme Pte Ltd"), "10.00")
+    body, headers = xero.webhook([("INVOICE", invoice, "UPDATE")], key=XERO_WEBHOOK_KEY)
+    assert connector.verify_webhook(body, headers)
+    assert json.loads(body)["events"][0]["tenantId"] == xero.tenant_id
+    assert not connector.verify_webhook(body + b" ", headers)  # the body changed on the way
+    assert not connector.verify_webhook(body, {"X-Xero-Signature": base64.b64encode(b"x" * 32).decode()})
     assert not connector.verify_webhook(body, {})
+
+    # the intent-to-receive check: one delivery signed right, one wrong
+    assert connector.verify_webhook(*xero.intent_to_receive(key=XERO_WEBHOOK_KEY))
+    assert not connector.verify_webhook(*xero.intent_to_receive(key=XERO_WEBHOOK_KEY, valid=False))
+    expected = base64.b64encode(hmac.new(XERO_WEBHOOK_KEY.encode(), body, hashlib.sha256).digest()).decode()
+    assert headers["x-xero-signature"] == expected
+
+
+def test_five_calls_at_once_is_the_limit(xero, connector):
+    xero.slow_next(5, seconds=0.6)
+    with ThreadPoolExecutor(5) as pool:
+        readers = [
+            XeroConnector(tenant_id=xero.tenant_id, access_token=connector.access_token) for _ in range(5)
+        ]
+        running = [pool.submit(reader.changes, "contact", cursor=None) for reader in readers]
+        deadline = time.monotonic() + 5
+        while xero.books().in_flight < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(RateLimited, match="concurrent") as limited:
+            connector.changes("contact", cursor=None)
+        assert limited.value.retry_after == 1
+        assert [future.result().records for future in running] == [[]] * 5
 
 
 def test_the_schema_check_catches_a_body_xero_would_not_send(xero_spec):
     bad = json.dumps({"Invoices": [{"InvoiceID": "not-a-uuid", "Total": "107.00"}]}).encode()
     errors = xero_spec.response_errors("GET", "/api.xro/2.0/Invoices", b"", 200, bad)
     assert len(errors) == 1 and "not-a-uuid" in errors[0] and "'107.00' is not of type 'number'" in errors[0]
+    assert xero_spec.webhook_errors({"events": [{"resourceId": "x"}], "entropy": "E"}) != []

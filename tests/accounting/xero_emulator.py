@@ -20,7 +20,10 @@ answers are not in the spec, so they are shaped after what the API is seen to se
 """
 
 import base64
+import bisect
 import datetime as dt
+import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -85,6 +88,11 @@ def parse_if_modified_since(value):
     return moment.astimezone(dt.UTC).replace(microsecond=0)
 
 
+def webhook_signature(body, key):
+    """What Xero puts in x-xero-signature: base64 of the HMAC-SHA256 of the raw body."""
+    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+
+
 def money(value):
     return Decimal(str(value if value is not None else 0)).quantize(CENT, ROUND_HALF_UP)
 
@@ -118,6 +126,18 @@ class XeroSpec:
         for name in ("xero_accounting", "xero-identity"):
             with open(SPECS / f"{name}.yaml") as spec_file:
                 self.apis[name] = OpenAPI.from_dict(yaml.load(spec_file, Loader=loader), config=config)
+        with open(SPECS / "xero-webhooks.yaml") as spec_file:
+            self.webhook_event = yaml.load(spec_file, Loader=loader)["components"]["schemas"]["WebhookEvent"]
+
+    def webhook_errors(self, payload):
+        """A webhook delivery against the webhooks spec's WebhookEvent (OpenAPI 3.1)."""
+        from openapi_schema_validator import OAS31Validator
+
+        validator = OAS31Validator(self.webhook_event, format_checker=OAS31Validator.FORMAT_CHECKER)
+        return [
+            f"webhook {'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
+            for e in validator.iter_errors(payload)
+        ]
 
     def _api(self, path):
         return self.apis["xero_accounting" if path.startswith(API_PREFIX) else "xero-identity"]
@@ -174,6 +194,10 @@ class Books:
         self.calls_today = 0
         self.in_flight = 0
         self.numbers = {"invoice": 0, "credit_note": 0}
+        # indexes, so a book of 50,000 invoices is seeded and paged quickly
+        self.invoice_numbers = {}  # InvoiceNumber -> InvoiceID
+        self.active_names = {}  # lower-case name of an ACTIVE contact -> ContactID
+        self.ordered = {}  # kind -> (revision, records by UpdatedDateUTC then id, their keys)
 
 
 class XeroEmulator:
@@ -205,6 +229,7 @@ class XeroEmulator:
         self.faults = []  # ("status", code, retry_after) or ("slow", seconds)
         self.requests = []  # (method, path, headers) of every API call
         self.frozen_now = None
+        self.revision = 0  # moves on every change; the list order is cached per revision
         self.stopping = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -265,6 +290,46 @@ class XeroEmulator:
             "token_type": "Bearer",
             "scope": "offline_access accounting.transactions accounting.contacts",
         }
+
+    def webhook(self, events, *, key, tenant_id=None, sequence=1):
+        """A delivery as Xero posts it to the webhook URL: (raw body, headers), signed with `key`.
+        `events`: [(category, resource id, event type)], e.g. ("INVOICE", id, "UPDATE")."""
+        collections = {"CONTACT": "Contacts", "INVOICE": "Invoices", "CREDITNOTE": "CreditNotes"}
+        moment = self.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        payload = {
+            "events": [
+                {
+                    "resourceUrl": f"https://api.xero.com/api.xro/2.0/{collections[category]}/{resource_id}",
+                    "resourceId": resource_id,
+                    "eventDateUtc": moment,
+                    "eventType": event_type,
+                    "eventCategory": category,
+                    "tenantId": tenant_id or self.tenant_id,
+                    "tenantType": "ORGANISATION",
+                }
+                for category, resource_id, event_type in events
+            ],
+            "firstEventSequence": sequence,
+            "lastEventSequence": sequence + max(0, len(events) - 1),
+            "entropy": secrets.token_hex(10).upper(),
+        }
+        if self.validate:
+            self._record_errors(self.spec.webhook_errors(payload))
+        body = json.dumps(payload).encode()
+        return body, {"Content-Type": "application/json", "x-xero-signature": webhook_signature(body, key)}
+
+    def intent_to_receive(self, *, key, valid=True):
+        """Xero's check of a new webhook URL: no events, sequences 0 (below the spec's minimum, so
+        not validated), one delivery signed right and one wrong; the URL must answer 200 and 401."""
+        payload = {
+            "events": [],
+            "firstEventSequence": 0,
+            "lastEventSequence": 0,
+            "entropy": secrets.token_hex(10).upper(),
+        }
+        body = json.dumps(payload).encode()
+        signature = webhook_signature(body, key if valid else key + "-wrong")
+        return body, {"Content-Type": "application/json", "x-xero-signature": signature}
 
     def add_tenant(self, name, currency="SGD"):
         tenant_id = str(uuid.uuid4())
@@ -399,6 +464,7 @@ class XeroEmulator:
     # --- the books' rules ------------------------------------------------------------------------
     def _touch(self, record, moment=None):
         moment = moment or self.now()
+        self.revision += 1
         record["_updated"] = moment
         record["UpdatedDateUTC"] = ms_date(moment)
 
@@ -445,15 +511,17 @@ class XeroEmulator:
             }
         name = (payload.get("Name") or contact["Name"]).strip()
         status = payload.get("ContactStatus") or contact["ContactStatus"]
+        holder = books.active_names.get(name.lower())
+        if status == "ACTIVE" and holder not in (None, contact["ContactID"]):
+            raise XeroError(
+                f"The contact name {name} is already assigned to another contact. "
+                "The contact name must be unique across all active contacts.",
+                payload,
+            )
+        if books.active_names.get(contact["Name"].lower()) == contact["ContactID"]:
+            del books.active_names[contact["Name"].lower()]
         if status == "ACTIVE":
-            for other in books.records["contact"].values():
-                same = other["Name"].strip().lower() == name.lower()
-                if same and other["ContactStatus"] == "ACTIVE" and other["ContactID"] != contact["ContactID"]:
-                    raise XeroError(
-                        f"The contact name {name} is already assigned to another contact. "
-                        "The contact name must be unique across all active contacts.",
-                        payload,
-                    )
+            books.active_names[name.lower()] = contact["ContactID"]
         contact["Name"] = name
         contact["ContactStatus"] = status
         for field in ("ContactNumber", "AccountNumber", "EmailAddress", "Phones", "DefaultCurrency"):
@@ -527,9 +595,10 @@ class XeroEmulator:
         if not number:
             books.numbers["invoice"] += 1
             number = f"INV-{books.numbers['invoice']:04d}"
-        for other in books.records["invoice"].values():
-            if other["InvoiceNumber"] == number and other["InvoiceID"] != invoice["InvoiceID"]:
-                raise XeroError("Invoice # must be unique.", payload)
+        if books.invoice_numbers.get(number) not in (None, invoice["InvoiceID"]):
+            raise XeroError("Invoice # must be unique.", payload)
+        books.invoice_numbers.pop(invoice.get("InvoiceNumber"), None)
+        books.invoice_numbers[number] = invoice["InvoiceID"]
         invoice["InvoiceNumber"] = number
         if "Contact" in payload or "Contact" not in invoice:
             invoice["Contact"] = self._contact_ref(self._find_contact(books, payload.get("Contact")))
@@ -996,24 +1065,30 @@ class XeroEmulator:
             }
         return 405, "Method not allowed"
 
+    def _ordered(self, books, kind):
+        cached = books.ordered.get(kind)
+        if cached is None or cached[0] != self.revision:
+            records = sorted(books.records[kind].values(), key=lambda r: (r["_updated"], r[ID_FIELD[kind]]))
+            cached = (self.revision, records, [(r["_updated"], r[ID_FIELD[kind]]) for r in records])
+            books.ordered[kind] = cached
+        return cached[1], cached[2]
+
     def _list(self, books, collection, kind, query, headers):
-        records = list(books.records[kind].values())
+        records, keys = self._ordered(books, kind)
+        since = headers.get("If-Modified-Since")
+        if since:  # at or after, to the second
+            records = records[bisect.bisect_left(keys, (parse_if_modified_since(since), "")) :]
         if query.get("includeArchived", "").lower() != "true":
             hidden = {"contact": ("ARCHIVED",), "invoice": ("DELETED",), "credit_note": ("DELETED",)}.get(
                 kind, ()
             )
             records = [r for r in records if r.get("ContactStatus", r.get("Status")) not in hidden]
-        since = headers.get("If-Modified-Since")
-        if since:
-            since = parse_if_modified_since(since)
-            records = [r for r in records if r["_updated"] >= since]
         if query.get("IDs"):
             wanted = set(query["IDs"].split(","))
             records = [r for r in records if r[ID_FIELD[kind]] in wanted]
         if query.get("Statuses"):
             wanted = set(query["Statuses"].split(","))
             records = [r for r in records if r.get("Status") in wanted]
-        records.sort(key=lambda r: (r["_updated"], r[ID_FIELD[kind]]))
         if "page" not in query:
             return self._envelope(collection, records)
         page = max(1, int(query["page"]))
