@@ -64,6 +64,8 @@ from .base import (
 ENTITY = {"contact": "Customer", "invoice": "Invoice", "payment": "Payment", "credit_note": "CreditMemo"}
 KIND = {entity: kind for kind, entity in ENTITY.items()}
 SCOPE = "com.intuit.quickbooks.accounting"
+# Intuit's revocation endpoint (from its OpenID discovery document); QUICKBOOKS_REVOKE_URL overrides it
+REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
 CDC_LOOK_BACK = dt.timedelta(days=30)
 CDC_SAFETY = dt.timedelta(hours=1)  # a cursor this close to 30 days old is read by a listing instead
 CDC_MAX_OBJECTS = 1000
@@ -116,6 +118,10 @@ class QuickBooksConnector(Connector):
         self.session = session or requests.Session()
         self._cdc = {}  # cursor -> {"kinds": {kind: [records]}, "served": set, "cut": bool, "cursor": str}
 
+    @property
+    def tenant_id(self):  # the Connection's name for the realm
+        return self.realm_id
+
     # --- OAuth 2.0 ---
     def authorization_url(self, *, state, redirect_uri):
         query = {
@@ -138,7 +144,7 @@ class QuickBooksConnector(Connector):
     def revoke(self, token):
         """Disconnect: revoke the refresh token (and what it issued)."""
         self._oauth_post(
-            settings.QUICKBOOKS_TOKEN_URL.rsplit("/", 1)[0] + "/revoke",
+            getattr(settings, "QUICKBOOKS_REVOKE_URL", REVOKE_URL),
             json_body={"token": token},
         )
 

@@ -42,7 +42,7 @@ CLIENT_SECRET = "qb-emulator-client-secret"
 WEBHOOK_TOKEN = "qb-emulator-verifier-token"
 AUTH_PATH = "/connect/oauth2"
 TOKEN_PATH = "/oauth2/v1/tokens/bearer"
-REVOKE_PATH = "/oauth2/v1/tokens/revoke"
+REVOKE_PATH = "/v2/oauth2/tokens/revoke"  # Intuit serves it from another host
 ENTITIES = {"customer": "Customer", "invoice": "Invoice", "payment": "Payment", "creditmemo": "CreditMemo"}
 CDC_LOOK_BACK = dt.timedelta(days=30)
 CDC_MAX_OBJECTS = 1000
@@ -149,6 +149,10 @@ class Company:
         self.next_doc_number = 1001
         self.request_ids = {}
         self.calls = deque()
+        # DisplayName (case-folded) / DocNumber -> id, so large books stay quick to write
+        self.keys = {name: {} for name in ENTITIES.values()}
+        self.changes = 0
+        self.balances = (-1, {})
 
     def stamp(self, moment):
         return moment.astimezone(self.tz).isoformat(timespec="seconds")
@@ -178,6 +182,7 @@ class QuickBooksEmulator:
         self.faults = []  # pending injected answers for the next API requests
         self.requests = []  # (method, path, params) of every API request, in order
         self.clock_offset = dt.timedelta(0)
+        self.busy_seconds = 0.0  # time spent answering API requests (for benchmarks: ours against theirs)
         self.add_company(DEFAULT_REALM, "Sandbox Company_US_1")
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -200,6 +205,7 @@ class QuickBooksEmulator:
         settings.QUICKBOOKS_AUTH_URL = self.url + AUTH_PATH
         settings.QUICKBOOKS_TOKEN_URL = self.url + TOKEN_PATH
         settings.QUICKBOOKS_API_URL = self.url
+        settings.QUICKBOOKS_REVOKE_URL = self.url + REVOKE_PATH
 
     def reset(self):
         """Empty books, tokens, faults and the request log (the server keeps running)."""
@@ -213,6 +219,7 @@ class QuickBooksEmulator:
             self.faults.clear()
             self.requests.clear()
             self.clock_offset = dt.timedelta(0)
+            self.busy_seconds = 0.0
             self.access_token_seconds = 3600
             self.rate_limit_per_minute = 500
 
@@ -409,34 +416,39 @@ class QuickBooksEmulator:
 
     # --- the API ---
     def _api(self, method, path, params, headers, body):
-        """(status, answer, extra headers, delay) for one request under /v3/company/{realm}/…"""
-        delay = 0
+        """(answer, delay before answering) for one request under /v3/company/{realm}/…; raises Fault."""
         with self.lock:
-            self.requests.append((method, path, params))
-            if self.faults:
-                kind, value, retry_after = self.faults.pop(0)
-                if kind == "status":
-                    if value == 429:
-                        raise throttled(retry_after)
-                    if value == 401:
-                        raise unauthorized()
-                    raise system_failure(value)
-                delay = value
-            match = re.fullmatch(r"/v3/company/([^/]+)/([a-z]+)(?:/([^/]+))?", path)
-            if not match:
-                raise fault(
-                    400, 4000, "Unsupported Operation", f"Unknown path {path}", kind="ValidationFault"
-                )
-            realm, resource, object_id = match.groups()
-            token = self.access_tokens.get(headers.get("Authorization", "").removeprefix("Bearer "))
-            if token is None or token["expires_at"] <= self.now() or token["realm"] != realm:
-                raise unauthorized()
-            company = self.companies.get(realm)
-            if company is None:
-                raise unauthorized("Invalid realm")
-            self._count_call(company)
-            answer = self._route(company, method, resource, object_id, params, headers, body)
-            answer["time"] = self.now().astimezone(company.tz).isoformat(timespec="milliseconds")
+            started = time.perf_counter()
+            try:
+                return self._api_locked(method, path, params, headers, body)
+            finally:
+                self.busy_seconds += time.perf_counter() - started
+
+    def _api_locked(self, method, path, params, headers, body):
+        delay = 0
+        self.requests.append((method, path, params))
+        if self.faults:
+            kind, value, retry_after = self.faults.pop(0)
+            if kind == "status":
+                if value == 429:
+                    raise throttled(retry_after)
+                if value == 401:
+                    raise unauthorized()
+                raise system_failure(value)
+            delay = value
+        match = re.fullmatch(r"/v3/company/([^/]+)/([a-z]+)(?:/([^/]+))?", path)
+        if not match:
+            raise fault(400, 4000, "Unsupported Operation", f"Unknown path {path}", kind="ValidationFault")
+        realm, resource, object_id = match.groups()
+        token = self.access_tokens.get(headers.get("Authorization", "").removeprefix("Bearer "))
+        if token is None or token["expires_at"] <= self.now() or token["realm"] != realm:
+            raise unauthorized()
+        company = self.companies.get(realm)
+        if company is None:
+            raise unauthorized("Invalid realm")
+        self._count_call(company)
+        answer = self._route(company, method, resource, object_id, params, headers, body)
+        answer["time"] = self.now().astimezone(company.tz).isoformat(timespec="milliseconds")
         return answer, delay
 
     def _count_call(self, company):
@@ -515,6 +527,7 @@ class QuickBooksEmulator:
             obj["MetaData"]["LastUpdatedTime"] = stamp
             obj["SyncToken"] = str(int(obj["SyncToken"]) + 1)
         obj["_updated"] = self.now()
+        company.changes += 1
 
     def _check_version(self, company, entity, data):
         if "SyncToken" not in data:
@@ -569,12 +582,27 @@ class QuickBooksEmulator:
             obj.update(self._payment_fields(company, data, None))
         self._touch(company, obj, new=True)
         company.objects[entity][obj["Id"]] = obj
+        self._index(company, entity, obj, None)
         if entity == "Payment":
             self._apply_payment(company, obj, +1)
         return self._render(company, entity, obj)
 
+    @staticmethod
+    def _key(entity, obj):
+        if entity == "Customer":
+            return obj["DisplayName"].casefold()
+        return obj.get("DocNumber") if entity != "Payment" else None
+
+    def _index(self, company, entity, obj, old_key):
+        keys = company.keys[entity]
+        if old_key is not None and keys.get(old_key) == obj["Id"]:
+            del keys[old_key]
+        if self._key(entity, obj):
+            keys[self._key(entity, obj)] = obj["Id"]
+
     def _update(self, company, entity, data):
         current = self._check_version(company, entity, data)
+        old_key = self._key(entity, current)
         if not data.get("sparse"):
             # a full update replaces what may be written; read-only facts stay
             keep = {
@@ -584,6 +612,7 @@ class QuickBooksEmulator:
                 "domain",
                 "sparse",
                 "_updated",
+                "_voided",
                 "LinkedTxn",
                 "Balance",
                 "RemainingCredit",
@@ -613,6 +642,7 @@ class QuickBooksEmulator:
                 if key not in keep:
                     del current[key]
         current.update(fields)
+        self._index(company, entity, current, old_key)
         self._touch(company, current)
         if entity == "Payment":
             self._apply_payment(company, current, +1)
@@ -654,7 +684,9 @@ class QuickBooksEmulator:
         else:
             self._refuse_if_paid(company, current)
         del company.objects[entity][current["Id"]]
+        self._index(company, entity, {"Id": current["Id"], "DocNumber": None}, self._key(entity, current))
         company.deleted[entity][current["Id"]] = self.now()
+        company.changes += 1
         return {"domain": "QBO", "status": "Deleted", "Id": current["Id"]}
 
     def _refuse_if_paid(self, company, document):
@@ -680,16 +712,14 @@ class QuickBooksEmulator:
                 "Required param missing, need to supply the required value for the API",
                 "Required parameter DisplayName is missing in the request",
             )
-        for other in company.objects["Customer"].values():
-            if other["DisplayName"].casefold() == name.casefold() and (
-                current is None or other["Id"] != current["Id"]
-            ):
-                raise fault(
-                    400,
-                    6240,
-                    "Duplicate Name Exists Error",
-                    f"The name supplied already exists. : Another customer, vendor or employee is already using this name. Please use a different name. Id={other['Id']}",
-                )
+        other = company.keys["Customer"].get(name.casefold())
+        if other and (current is None or other != current["Id"]):
+            raise fault(
+                400,
+                6240,
+                "Duplicate Name Exists Error",
+                f"The name supplied already exists. : Another customer, vendor or employee is already using this name. Please use a different name. Id={other}",
+            )
         fields = {
             key: data[key]
             for key in (
@@ -786,19 +816,16 @@ class QuickBooksEmulator:
         doc_number = data.get("DocNumber")
         if doc_number:
             if company.refuse_duplicate_doc_numbers:
-                for other in company.objects[entity].values():
-                    if other.get("DocNumber") == doc_number and (
-                        current is None or other["Id"] != current["Id"]
-                    ):
-                        raise fault(
-                            400,
-                            6140,
-                            "Duplicate Document Number Error",
-                            f"Duplicate Document Number Error : You must specify a different number. This number has already been used. DocNumber={doc_number} is assigned to TxnType={entity} with TxnId={other['Id']}",
-                        )
+                other = company.keys[entity].get(doc_number)
+                if other and (current is None or other != current["Id"]):
+                    raise fault(
+                        400,
+                        6140,
+                        "Duplicate Document Number Error",
+                        f"Duplicate Document Number Error : You must specify a different number. This number has already been used. DocNumber={doc_number} is assigned to TxnType={entity} with TxnId={other}",
+                    )
         else:
-            used = {other.get("DocNumber") for other in company.objects[entity].values()}
-            while str(company.next_doc_number) in used:
+            while str(company.next_doc_number) in company.keys[entity]:
                 company.next_doc_number += 1
             doc_number = str(company.next_doc_number)
             company.next_doc_number += 1
@@ -945,18 +972,26 @@ class QuickBooksEmulator:
     def _render(self, company, entity, obj):
         data = {key: value for key, value in obj.items() if not key.startswith("_")}
         if entity == "Customer":
-            balance = Decimal(0)
-            for invoice in company.objects["Invoice"].values():
-                if invoice["CustomerRef"]["value"] == obj["Id"]:
-                    balance += invoice["Balance"]
-            for memo in company.objects["CreditMemo"].values():
-                if memo["CustomerRef"]["value"] == obj["Id"]:
-                    balance -= memo["RemainingCredit"]
-            for payment in company.objects["Payment"].values():
-                if payment["CustomerRef"]["value"] == obj["Id"]:
-                    balance -= payment["UnappliedAmt"]
+            balance = self._customer_balances(company).get(obj["Id"], Decimal(0))
             data["Balance"] = data["BalanceWithJobs"] = balance
         return json.loads(json.dumps(data, default=float))
+
+    @staticmethod
+    def _customer_balances(company):
+        """What each customer owes (open invoices less unused credits and payments), kept per change."""
+        changes, balances = company.balances
+        if changes != company.changes:
+            balances = {}
+            for entity, field, sign in (
+                ("Invoice", "Balance", 1),
+                ("CreditMemo", "RemainingCredit", -1),
+                ("Payment", "UnappliedAmt", -1),
+            ):
+                for obj in company.objects[entity].values():
+                    customer = obj["CustomerRef"]["value"]
+                    balances[customer] = balances.get(customer, Decimal(0)) + sign * obj[field]
+            company.balances = (company.changes, balances)
+        return balances
 
     # --- query and change data capture ---
     QUERY = re.compile(
@@ -1022,8 +1057,10 @@ class QuickBooksEmulator:
         return Decimal(text)
 
     def _field(self, obj, name):
-        if name in ("MetaData.LastUpdatedTime", "MetaData.CreateTime"):
-            return parse_time(obj["MetaData"][name.split(".")[1]])
+        if name == "MetaData.LastUpdatedTime":
+            return obj["_updated"]
+        if name == "MetaData.CreateTime":
+            return parse_time(obj["MetaData"]["CreateTime"])
         if name == "Id":
             return int(obj["Id"])
         if name == "CustomerRef":

@@ -81,7 +81,14 @@ def test_oauth_code_exchange_refresh_rotation_and_company(quickbooks):
         connector.refresh(tokens.refresh_token)
     assert spent_refresh.value.code == "invalid_grant"
     assert spent_refresh.value.status == 400
-    connector.refresh(renewed.refresh_token)
+    latest = connector.refresh(renewed.refresh_token)
+
+    # disconnecting revokes the refresh token and the access tokens it issued
+    connector.revoke(latest.refresh_token)
+    with pytest.raises(QuickBooksFault):
+        connector.refresh(latest.refresh_token)
+    with pytest.raises(TokenExpired):
+        connector.tenants(None)
 
 
 def test_access_token_expires_after_its_lifetime_and_refresh_recovers(quickbooks):
