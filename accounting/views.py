@@ -9,6 +9,7 @@ Tokens never reach a page: between the callback and the choice of organisation t
 import datetime as dt
 import logging
 import secrets
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -291,7 +292,7 @@ def sync_now(request, pk):
         return _progress(request, connection, since=since, asked=since is not None, show_messages=True)
     url = reverse("integrations")
     if since is not None:
-        url += f"?watch={connection.pk}&since={since.isoformat()}"
+        url += "?" + urlencode({"watch": connection.pk, "since": since.isoformat()})
     return redirect(f"{url}#connection-{connection.pk}")
 
 
@@ -340,6 +341,7 @@ def disconnect(request, pk):
     Everything synced stays."""
     connection = get_object_or_404(Connection, pk=pk)
     if request.method == "POST":
+        _revoke(connection)
         Connection.objects.filter(pk=connection.pk).update(
             status=ConnectionStatus.DISCONNECTED,
             access_token="",
@@ -355,6 +357,21 @@ def disconnect(request, pk):
         return redirect("integrations")
     context = {"connection": connection, "runs": connection.runs.count()}
     return render(request, "accounting/disconnect.html", context)
+
+
+def _revoke(connection):
+    """Withdraw the tokens at the provider too where its connector can (QuickBooks); a failure there
+    does not keep the connection: the tokens are forgotten here either way."""
+    if not connection.refresh_token:
+        return
+    connector = connector_for(connection)
+    revoke = getattr(connector, "revoke", None)
+    if revoke is None:
+        return
+    try:
+        revoke(connection.refresh_token)
+    except Exception as error:  # noqa: BLE001 (any network or provider failure: logged, not fatal)
+        log.warning("%s: revoking the tokens failed: %s", connection, error)
 
 
 # --- the sync log ---------------------------------------------------------------------------------

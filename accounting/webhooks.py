@@ -33,8 +33,8 @@ def xero(request):
             str(event["tenantId"]) for event in events if isinstance(event, dict) and event.get("tenantId")
         }
     except (ValueError, AttributeError, TypeError):
-        log.warning("Xero webhook: a signed body that is not the JSON Xero sends; ignored")
-        return HttpResponse(status=200)
+        log.warning("Xero webhook: a signed body that is not the JSON Xero sends; refused")
+        return HttpResponse('The body is not the JSON Xero sends: {"events": [...]}.', status=400)
     if tenants:
         connections = list(
             Connection.objects.filter(
