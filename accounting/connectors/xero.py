@@ -42,6 +42,7 @@ from xero_python.accounting import (
     CurrencyCode,
     Invoice,
     Invoices,
+    LineAmountTypes,
     LineItem,
     Payment,
     PaymentDelete,
@@ -155,7 +156,7 @@ class XeroConnector(Connector):
                 "response_type": "code",
                 "client_id": settings.XERO_CLIENT_ID,
                 "redirect_uri": redirect_uri,
-                "scope": SCOPES,
+                "scope": getattr(settings, "XERO_SCOPES", "") or SCOPES,
                 "state": state,
             }
         )
@@ -321,9 +322,10 @@ class XeroConnector(Connector):
         items = getattr(answer, attribute) or []
         records = [r for r in (self._record(kind, item) for item in items) if r is not None]
         seen = parse_cursor(state["seen"])
-        for record in records:
-            if seen is None or record.updated_at > seen:
-                seen = record.updated_at
+        for item in items:  # bills and their payments too: they move the cursor as well
+            updated = _utc(item.updated_date_utc)
+            if updated and (seen is None or updated > seen):
+                seen = updated
         seen_text = _version(seen) if seen else None
         if len(items) < PAGE_SIZE:
             return Page(records=records, next_page=None, cursor=seen_text)
@@ -553,6 +555,8 @@ class XeroConnector(Connector):
                 status={"draft": "DRAFT", "approved": "AUTHORISED"}.get(
                     data.get("status", "approved"), "AUTHORISED"
                 ),
+                # a credit note given by its total: the total includes any tax, as it does here
+                line_amount_types=None if data.get("lines") else LineAmountTypes("Inclusive"),
                 line_items=self._lines(lines),
             )
             if external_id:

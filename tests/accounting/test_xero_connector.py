@@ -278,6 +278,7 @@ def test_writes_sent_twice_with_one_key_happen_once(xero, connector):
     credit = [connector.upsert("credit_note", credit_data, idempotency_key="cn-77") for _ in range(2)]
     assert credit[0].external_id == credit[1].external_id
     assert credit[0].data["remaining"] == Decimal("25.00")
+    assert xero.record("credit_note", credit[0].external_id)["LineAmountTypes"] == "Inclusive"
     allocated = [
         connector.allocate_credit(
             credit[0].external_id, invoice, Decimal("25.00"), idempotency_key="alloc-77"

@@ -607,6 +607,7 @@ class XeroEmulator:
                 invoice["_" + field] = parse(payload[field])
         invoice.setdefault("_Date", self.now().date())
         invoice.setdefault("_DueDate", invoice["_Date"])
+        invoice["LineAmountTypes"] = payload.get("LineAmountTypes") or invoice["LineAmountTypes"]
         invoice["Date"], invoice["DueDate"] = ms_date(invoice["_Date"]), ms_date(invoice["_DueDate"])
         invoice["DateString"] = invoice["_Date"].isoformat() + "T00:00:00"
         invoice["DueDateString"] = invoice["_DueDate"].isoformat() + "T00:00:00"
@@ -746,6 +747,7 @@ class XeroEmulator:
             credit["Contact"] = self._contact_ref(self._find_contact(books, payload.get("Contact")))
         if payload.get("Date") or "_Date" not in credit:
             credit["_Date"] = parse_date(payload.get("Date")) or self.now().date()
+        credit["LineAmountTypes"] = payload.get("LineAmountTypes") or credit["LineAmountTypes"]
         credit["Date"] = ms_date(credit["_Date"])
         credit["DateString"] = credit["_Date"].isoformat() + "T00:00:00"
         if "Reference" in payload:
