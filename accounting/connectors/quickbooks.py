@@ -278,7 +278,8 @@ class QuickBooksConnector(Connector):
         cached = self._cdc.get(cursor)
         if cached is None or kind in cached["served"]:
             try:
-                cached = self._cdc[cursor] = self._change_data_capture(since)
+                cached = self._change_data_capture(since)
+                self._cdc = {cursor: cached}  # only the answer being served is kept
             except QuickBooksFault as error:
                 if "older than" not in str(error):
                     raise

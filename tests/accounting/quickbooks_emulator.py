@@ -997,7 +997,7 @@ class QuickBooksEmulator:
     QUERY = re.compile(
         r"select\s+(?P<what>\*|count\(\*\))\s+from\s+(?P<entity>\w+)"
         r"(?:\s+where\s+(?P<where>.+?))?"
-        r"(?:\s+orderby\s+(?P<order>[\w.]+)(?:\s+(?P<direction>asc|desc))?)?"
+        r"(?:\s+order\s*by\s+(?P<order>[\w.]+)(?:\s+(?P<direction>asc|desc))?)?"
         r"(?:\s+startposition\s+(?P<start>\d+))?"
         r"(?:\s+maxresults\s+(?P<max>\d+))?\s*$",
         re.IGNORECASE | re.DOTALL,

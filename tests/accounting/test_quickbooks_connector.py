@@ -7,10 +7,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from quickbooks.cdc import change_data_capture
+from quickbooks.client import QuickBooks
+from quickbooks.exceptions import QuickbooksException
 from quickbooks.objects.creditmemo import CreditMemo
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.payment import Payment
+from requests_oauthlib import OAuth2Session
 
 from accounting.connectors.base import ConnectorError, RateLimited, StaleVersion, TokenExpired
 from accounting.connectors.quickbooks import QuickBooksConnector, QuickBooksFault
@@ -453,3 +457,37 @@ def test_webhook_signature(quickbooks, settings):
     settings.QUICKBOOKS_WEBHOOK_TOKEN = "another-token"
     assert connector.verify_webhook(body, headers) is False
     assert json.loads(body)["eventNotifications"][0]["realmId"] == DEFAULT_REALM
+
+
+def test_python_quickbooks_reads_and_writes_the_emulator(quickbooks, connected, monkeypatch):
+    """The library built on Intuit's shapes understands the emulator's answers, faults included."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator speaks plain HTTP
+    client = QuickBooks(company_id=DEFAULT_REALM, minorversion=75)
+    client.api_url_v3 = f"{quickbooks.url}/v3"
+    client.session = OAuth2Session(
+        quickbooks.client_id, token={"access_token": connected.access_token, "token_type": "Bearer"}
+    )
+    (acme,) = quickbooks.seed(customers=1, invoices=2)
+    since = quickbooks.now()
+    quickbooks.advance(60)
+    invoices = Invoice.all(qb=client)
+    assert [(i.DocNumber, i.Balance, i.CustomerRef.value) for i in invoices] == [
+        ("1001", 100, acme["Id"]),
+        ("1002", 100, acme["Id"]),
+    ]
+    assert Customer.get(acme["Id"], qb=client).Balance == 200
+    assert [c.DisplayName for c in Customer.filter(Active=True, qb=client)] == ["Customer 1"]
+
+    first = invoices[0]
+    first.DueDate = "2026-12-15"
+    first.save(qb=client)  # a full update through the library
+    assert quickbooks.qb_get("Invoice", first.Id)["DueDate"] == "2026-12-15"
+    stale = invoices[1]
+    quickbooks.qb_update("Invoice", stale.Id, {"DueDate": "2026-12-20"})
+    stale.DueDate = "2026-12-25"
+    with pytest.raises(QuickbooksException) as refused:
+        stale.save(qb=client)
+    assert refused.value.error_code == 5010
+
+    changes = change_data_capture([Invoice, Customer], since.isoformat(), qb=client)
+    assert sorted(i.Id for i in changes.Invoice) == sorted([first.Id, stale.Id])
