@@ -539,7 +539,9 @@ class XeroConnector(Connector):
         if kind == "credit_note":
             lines = data.get("lines") or [
                 {
-                    "description": data.get("description") or f"Credit note {data.get('number', '')}".strip(),
+                    "description": data.get("description")
+                    or data.get("reason")
+                    or f"Credit note {data.get('number', '')}".strip(),
                     "quantity": 1,
                     "unit_price": data["total"],
                 }

@@ -48,7 +48,7 @@ def xero(settings, xero_spec):
     emulator.stop()
     if emulator.validation_errors:
         pytest.fail(
-            "The Xero emulator's traffic does not match Xero's OpenAPI schemas:\n"
+            "The Xero emulator's traffic does not match Xero's OpenAPI schemas (or it failed):\n"
             + "\n".join(emulator.validation_errors)
         )
 

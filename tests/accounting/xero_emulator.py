@@ -21,6 +21,7 @@ answers are not in the spec, so they are shaped after what the API is seen to se
 
 import base64
 import bisect
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -29,6 +30,7 @@ import re
 import secrets
 import threading
 import time
+import traceback
 import uuid
 from collections import deque
 from decimal import ROUND_HALF_UP, Decimal
@@ -857,6 +859,12 @@ class XeroEmulator:
             return self._send(handler, 404, "Not found")
         except (BrokenPipeError, ConnectionResetError):
             pass
+        except Exception:  # noqa: BLE001 — a bug in the emulator fails the test that met it
+            self._record_errors(
+                [f"the emulator crashed on {method} {handler.path}:\n{traceback.format_exc()}"]
+            )
+            with contextlib.suppress(OSError):
+                self._send(handler, 500, {"Title": "Emulator error", "Status": 500})
 
     def _authorize(self, handler, query):
         if query.get("client_id") != self.client_id or not query.get("redirect_uri"):
