@@ -132,6 +132,7 @@ def add_actions(today):
         workflow=workflow, name=f"{MARK}: final notice", defaults={"days": 30}
     )
     now = timezone.now()
+    added = False
     open_ids = list(
         Invoice.objects.filter(status="open", amount_due__gt=0)
         .order_by("pk")
@@ -156,6 +157,7 @@ def add_actions(today):
                 )
             ActionRun.objects.bulk_create(runs, batch_size=5000)
             print(f"added {len(messages):,} sent reminders and {len(messages):,} pending steps ({MARK})")
+            added = True
         if not Task.objects.filter(title=f"{MARK}: call").exists():
             tasks = Task.objects.bulk_create(
                 (
@@ -166,6 +168,8 @@ def add_actions(today):
                 batch_size=5000,
             )  # fmt: skip
             print(f"added {len(tasks):,} calls done ({MARK})")
+            added = True
+    return added
 
 
 def main():
@@ -188,9 +192,9 @@ def main():
     today = company.today()
     as_of = today - dt.timedelta(days=args.as_of_days)
     until = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min, tzinfo=company.tz)
-    add_actions(today)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    if add_actions(today):
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE workflows_message, workflows_actionrun, workflows_task")
 
     admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
     manager = (
