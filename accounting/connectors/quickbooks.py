@@ -91,7 +91,8 @@ def _date(value):
 
 
 def _utc(text):
-    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+    moment = dt.datetime.fromisoformat(text)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def _stamp(moment):
@@ -268,6 +269,20 @@ class QuickBooksConnector(Connector):
                 return None
             raise
         return self._record(kind, answer[entity])
+
+    def find(self, kind, *, name=None, number=None) -> ExternalRecord | None:
+        """A customer by DisplayName (active or not), an invoice or credit memo by DocNumber: what
+        to match on when QuickBooks refuses a duplicate (6240, 6140). Not part of the interface."""
+        entity = ENTITY[kind]
+        value = (name if kind == "contact" else number) or ""
+        field = "DisplayName" if kind == "contact" else "DocNumber"
+        active = " AND Active IN (true, false)" if kind == "contact" else ""
+        quoted = value.replace("\\", "\\\\").replace("'", "\\'")
+        answer = self._call(
+            "POST", "query", text=f"SELECT * FROM {entity} WHERE {field} = '{quoted}'{active}"
+        )
+        objects = answer.get("QueryResponse", {}).get(entity, [])
+        return self._record(kind, objects[0]) if objects else None
 
     def changes(self, kind, *, cursor, page_token=None) -> Page:
         if page_token:

@@ -1051,7 +1051,7 @@ class QuickBooksEmulator:
         if text.startswith("("):
             return [self._literal(item) for item in text.strip("()").split(",")]
         if text[:1] in "'\"":
-            return text[1:-1]
+            return re.sub(r"\\(.)", r"\1", text[1:-1])  # \' and \\ are escapes
         if text.lower() in ("true", "false"):
             return text.lower() == "true"
         return Decimal(text)

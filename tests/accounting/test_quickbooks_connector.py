@@ -39,8 +39,7 @@ def connected(quickbooks):
     connector = QuickBooksConnector(timeout=5)
     callback = consent(quickbooks, connector)
     connector.realm_id = callback["realmId"]
-    tokens = connector.exchange_code(code=callback["code"], redirect_uri=REDIRECT)
-    connector.tokens = tokens
+    connector.exchange_code(code=callback["code"], redirect_uri=REDIRECT)
     return connector
 
 
@@ -296,6 +295,12 @@ def test_a_duplicate_doc_number_is_refused(quickbooks, connected):
     with pytest.raises(QuickBooksFault) as same_name:
         connected.upsert("contact", {"name": "ACME PTE LTD"}, idempotency_key="c-2")
     assert same_name.value.code == "6240"
+    # what to match on after such a refusal
+    assert connected.find("contact", name="Acme Pte Ltd").external_id == acme.external_id
+    assert connected.find("invoice", number="INV-1").data["total"] == Decimal(100)
+    assert connected.find("invoice", number="INV-404") is None
+    brien = connected.upsert("contact", {"name": "O'Brien & Sons"}, idempotency_key="c-3")
+    assert connected.find("contact", name="O'Brien & Sons").external_id == brien.external_id
 
 
 def test_a_stale_sync_token_raises_stale_version_then_a_reread_and_retry_succeeds(quickbooks, connected):
