@@ -18,6 +18,19 @@ Where Intuit leaves a choice open, this emulator takes the strict side (said whe
 - CDC returns the oldest changes first, entity by entity in the requested order, cut at 1,000 objects;
   a `changedSince` older than 30 days is refused (400).
 Tax is not computed: a `TxnTaxDetail.TotalTax` sent with a document is added to its lines.
+
+Using it (the `quickbooks` fixture in tests/accounting/conftest.py gives a started emulator with empty
+books and the settings pointed at it):
+- OAuth: the authorize URL redirects at once with `code`, `state` and `realmId` (`consent_realm`);
+  `access_token_seconds` sets the lifetime of the next tokens; `expire_tokens()` expires those issued.
+- Books: `seed(customers=, invoices=)`, and a user in QuickBooks: `qb_create / qb_update (sparse) /
+  qb_void / qb_delete / qb_get / qb_all(entity, …)` with entity "Customer", "Invoice", "Payment" or
+  "CreditMemo"; `add_company(realm, name)` for a second company; `company().refuse_duplicate_doc_numbers`.
+- Faults: `fail_next(429 | 401 | 500 | 503, count, retry_after=)`, `slow_next(seconds, count)` (the
+  request is carried out, the answer comes late), `rate_limit_per_minute` (500).
+- Time: `now()`, `advance(seconds)` moves the emulator's clock (timestamps, token expiry, CDC window).
+- Inspection: `requests` [(method, path, params)], `busy_seconds` (time spent answering API calls).
+- Webhooks: `webhook_notification([(entity, id, operation)])` -> (body, signed headers).
 """
 
 import base64
