@@ -3,11 +3,17 @@
 Reading: `changes` asks for what changed since the cursor with `If-Modified-Since` set a little
 before it (OVERLAP), because Xero compares to the second while UpdatedDateUTC has milliseconds and
 writes land while we read. Records at the edge come back twice: the caller de-duplicates by
-external id and version. It pages (100 a page) until a page holds fewer than 100 and gives, with
-the last page, the latest UpdatedDateUTC seen as the new cursor (the old one when nothing changed).
-Pages are asked oldest change first. Xero pages by offset: a record changed while we page moves to
-the end and is read there, but it can push one unread record back onto a page already read; the
-overlap does not bring that one back, its next change does (a full sync always does).
+external id and version. It pages (100 a page, oldest change first) until a page holds fewer than
+100 and gives, with the last page, the latest UpdatedDateUTC seen as the new cursor (the old one
+when nothing changed).
+
+Xero pages by offset, and a record changed while we page moves to the end: every record behind it
+shifts back by one, and the first of the next page would slip onto a page already read, unseen.
+So a full page is followed by reading again from the second before its last change (page 1 of a
+later If-Modified-Since: what is behind that point cannot shift past it), and by the next page
+number only when the whole page changed within those two seconds (a burst, where re-reading
+would cost more than it saves). The price is a few records read twice at each page's edge, which
+the caller skips as it does the overlap's.
 
 Errors become the interface's: 429 → RateLimited(retry_after from Retry-After), 401 →
 TokenExpired (refresh once, then retry), 5xx, timeouts and dropped connections →
@@ -329,7 +335,14 @@ class XeroConnector(Connector):
         seen_text = _version(seen) if seen else None
         if len(items) < PAGE_SIZE:
             return Page(records=records, next_page=None, cursor=seen_text)
-        next_state = {"page": state["page"] + 1, "since": state["since"], "seen": seen_text}
+        changed = [_utc(item.updated_date_utc) for item in items]
+        edge = max(changed).replace(microsecond=0) - dt.timedelta(seconds=1)
+        if min(changed) < edge:
+            # read on from just before this page's last change: only its own tail comes back
+            since = edge.strftime("%Y-%m-%dT%H:%M:%S")
+            next_state = {"page": 1, "since": since, "seen": seen_text}
+        else:  # the whole page changed within two seconds: the next page of the same listing
+            next_state = {"page": state["page"] + 1, "since": state["since"], "seen": seen_text}
         return Page(records=records, next_page=json.dumps(next_state), cursor=None)
 
     def get(self, kind, external_id):

@@ -28,7 +28,11 @@ def connector(xero):
 
 
 def read_all(connector, kind, cursor=None):
-    pages, token = [], None
+    return read_all_from(connector, kind, None, cursor)
+
+
+def read_all_from(connector, kind, token, cursor=None):
+    pages = []
     while True:
         page = connector.changes(kind, cursor=cursor, page_token=token)
         pages.append(page)
@@ -76,13 +80,17 @@ def test_250_invoices_come_in_three_pages_and_the_cursor_is_the_latest_change(xe
 
     pages = read_all(connector, "invoice")
 
-    assert [len(p.records) for p in pages] == [100, 100, 50]
+    # each full page is followed by a read from the second before its last change: 1-100, 99-198, 197-250
+    assert [len(p.records) for p in pages] == [100, 100, 54]
     assert [p.cursor for p in pages] == [None, None, "2026-11-23T09:04:10.000+00:00"]  # T0 + 250 s
-    assert [r.external_id for p in pages for r in p.records] == ids  # oldest change first, no gap
-    asked = [parse_qs(urlsplit(path).query) for _method, path, _headers in xero.requests]
-    assert asked == [
-        {"page": [str(n)], "order": ["UpdatedDateUTC ASC"], "includeArchived": ["True"]} for n in (1, 2, 3)
+    read = [r.external_id for p in pages for r in p.records]
+    assert list(dict.fromkeys(read)) == ids  # oldest change first, none missing
+    asked = [
+        (parse_qs(urlsplit(path).query), headers.get("If-Modified-Since"))
+        for _m, path, headers in xero.requests
     ]
+    order = {"page": ["1"], "order": ["UpdatedDateUTC ASC"], "includeArchived": ["True"]}
+    assert asked == [(order, None), (order, "2026-11-23T09:01:39"), (order, "2026-11-23T09:03:17")]
     first = pages[0].records[0]
     assert first.version == "2026-11-23T09:00:01.000+00:00"
     assert first.updated_at == dt.datetime(2026, 11, 23, 9, 0, 1, tzinfo=dt.UTC)
@@ -111,6 +119,34 @@ def test_250_invoices_come_in_three_pages_and_the_cursor_is_the_latest_change(xe
         ],
     }
     assert not first.tombstone
+
+
+def test_a_change_while_paging_does_not_hide_a_record(xero, connector):
+    acme = xero.add_contact("Acme Pte Ltd")
+    ids = []
+    for _ in range(250):
+        xero.advance(1)
+        ids.append(xero.add_invoice(acme, "10.00"))
+    first = connector.changes("invoice", cursor=None)
+    xero.advance(1)
+    xero.update("invoice", ids[9], Reference="changed while we read")  # moves to the end of the listing
+    pages = [first, *read_all_from(connector, "invoice", first.next_page)]
+
+    seen = {r.external_id: r for p in pages for r in p.records}
+    assert set(seen) == set(ids)  # with plain page numbers the 101st would slip onto page 1, unread
+    assert seen[ids[9]].data["reference"] == "changed while we read"
+    assert pages[-1].cursor == "2026-11-23T09:04:11.000+00:00"
+
+
+def test_a_burst_of_changes_in_one_second_pages_by_number(xero, connector):
+    acme = xero.add_contact("Acme Pte Ltd")
+    ids = [xero.add_invoice(acme, "10.00") for _ in range(150)]  # all at T0
+
+    pages = read_all(connector, "invoice")
+
+    assert [len(p.records) for p in pages] == [100, 50]
+    assert [r.external_id for p in pages for r in p.records] == sorted(ids)  # same time: by id
+    assert [parse_qs(urlsplit(path).query)["page"] for _m, path, _h in xero.requests] == [["1"], ["2"]]
 
 
 def test_foreign_currency_contact_and_payment_are_mapped(xero, connector):
