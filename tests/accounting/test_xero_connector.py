@@ -242,6 +242,28 @@ def test_voids_deletes_and_merges_arrive_as_tombstones(xero, connector):
     assert connector.void("invoice", open_one, idempotency_key="void-1").version == done.version
 
 
+def test_void_each_kind_through_the_connector(xero, connector):
+    acme = xero.add_contact("Acme Pte Ltd")
+    paid = xero.add_invoice(acme, "50.00")
+    payment = xero.add_payment(paid, "20.00")
+    credit = xero.add_credit_note(acme, "5.00")
+    draft_credit = xero.add_credit_note(acme, "6.00", status="DRAFT")
+    assert connector.get("invoice", "00000000-0000-0000-0000-000000000009") is None
+
+    with pytest.raises(ConnectorError, match="cannot be voided as it has payments") as refused:
+        connector.void("invoice", paid, idempotency_key="v-1")
+    assert refused.value.status == 400
+    assert connector.void("payment", payment, idempotency_key="v-2").tombstone
+    assert xero.record("invoice", paid)["AmountDue"] == 50.0  # the payment no longer counts
+    assert connector.void("invoice", paid, idempotency_key="v-3").data["status"] == "void"
+    assert connector.void("credit_note", credit, idempotency_key="v-4").data["status"] == "void"
+    assert xero.record("credit_note", draft_credit)["Status"] == "DRAFT"
+    assert connector.void("credit_note", draft_credit, idempotency_key="v-5").tombstone
+    assert xero.record("credit_note", draft_credit)["Status"] == "DELETED"  # a draft is deleted
+    archived = connector.void("contact", acme, idempotency_key="v-6")
+    assert (archived.tombstone, xero.record("contact", acme)["ContactStatus"]) == (True, "ARCHIVED")
+
+
 def test_contacts_are_created_and_updated_and_a_taken_name_is_refused_by_name(xero, connector):
     created = connector.upsert(
         "contact",
@@ -348,6 +370,11 @@ def test_an_expired_access_token_is_token_expired_and_a_refreshed_one_works(xero
         connector.changes("contact", cursor=None)
     connector.access_token = xero.issue_tokens()["access_token"]
     assert len(connector.changes("contact", cursor=None).records) == 1
+
+    xero.access_token_seconds = 0  # tokens that expire as they are issued
+    connector.access_token = xero.issue_tokens()["access_token"]
+    with pytest.raises(TokenExpired):
+        connector.get("contact", "00000000-0000-0000-0000-000000000001")
 
 
 def test_500_and_a_timeout_are_retryable(xero, connector, settings):
