@@ -593,6 +593,7 @@ class QuickBooksEmulator:
             obj.update(self._document_fields(company, entity, data, None))
         else:
             obj.update(self._payment_fields(company, data, None))
+            self._check_payment(company, obj, None)
         self._touch(company, obj, new=True)
         company.objects[entity][obj["Id"]] = obj
         self._index(company, entity, obj, None)
@@ -642,14 +643,9 @@ class QuickBooksEmulator:
         elif entity in ("Invoice", "CreditMemo"):
             fields = self._document_fields(company, entity, merged, current)
         else:
+            fields = self._payment_fields(company, merged, current)
+            self._check_payment(company, {**current, **fields}, current)
             self._apply_payment(company, current, -1)
-            try:
-                fields = self._payment_fields(company, merged, current)
-                candidate = {**current, **fields}
-                self._apply_payment(company, candidate, +1, dry_run=True)
-            except Fault:
-                self._apply_payment(company, current, +1)
-                raise
         if not data.get("sparse"):
             for key in list(current):
                 if key not in keep:
@@ -937,19 +933,24 @@ class QuickBooksEmulator:
             "Line": lines,
         }
 
-    def _apply_payment(self, company, payment, sign, *, dry_run=False):
-        """Apply (sign +1) or take back (-1) a payment's lines on its invoices and credit memos."""
+    def _check_payment(self, company, payment, previous):
+        """Refuse lines naming missing, voided or another customer's documents, or applying more than
+        is open on a document (counting back what `previous`, the payment before an update, applied)."""
         if payment.get("_voided"):
             return
+        returned, wanted = {}, {}
+        if previous is not None and not previous.get("_voided"):
+            for line in previous["Line"]:
+                key = (line["LinkedTxn"][0]["TxnType"], line["LinkedTxn"][0]["TxnId"])
+                returned[key] = returned.get(key, Decimal(0)) + line["Amount"]
         for line in payment["Line"]:
-            link = line["LinkedTxn"][0]
-            document = company.objects[link["TxnType"]].get(link["TxnId"])
+            key = (line["LinkedTxn"][0]["TxnType"], line["LinkedTxn"][0]["TxnId"])
+            wanted[key] = wanted.get(key, Decimal(0)) + line["Amount"]
+        for (kind, object_id), amount in wanted.items():
+            document = company.objects[kind].get(object_id)
             if document is None or document.get("_voided"):
                 raise fault(
-                    400,
-                    2500,
-                    "Invalid Reference Id",
-                    f"Invalid Reference Id : {link['TxnType']} {link['TxnId']} not found",
+                    400, 2500, "Invalid Reference Id", f"Invalid Reference Id : {kind} {object_id} not found"
                 )
             if document["CustomerRef"]["value"] != payment["CustomerRef"]["value"]:
                 raise fault(
@@ -958,15 +959,18 @@ class QuickBooksEmulator:
                     "A business validation error has occurred while processing your request",
                     "Business Validation Error: The transaction belongs to another customer.",
                 )
-            field = "Balance" if link["TxnType"] == "Invoice" else "RemainingCredit"
-            if sign > 0 and line["Amount"] > document[field]:
+            field = "Balance" if kind == "Invoice" else "RemainingCredit"
+            if amount > document[field] + returned.get((kind, object_id), Decimal(0)):
                 raise fault(
                     400,
                     6000,
                     "A business validation error has occurred while processing your request",
-                    f"Business Validation Error: The amount applied to {link['TxnType']} {link['TxnId']} is more than its open balance.",
+                    f"Business Validation Error: The amount applied to {kind} {object_id} is more than its open balance.",
                 )
-        if dry_run:
+
+    def _apply_payment(self, company, payment, sign):
+        """Apply (sign +1) or take back (-1) a checked payment's lines on its invoices and credit memos."""
+        if payment.get("_voided"):
             return
         for line in payment["Line"]:
             link = line["LinkedTxn"][0]

@@ -353,6 +353,20 @@ def test_void_invoice_and_payment(quickbooks, connected):
         idempotency_key="p",
     )
     assert connected.get("invoice", other.external_id).data["status"] == "paid"
+    # more than is open on the invoice: refused, and nothing is left behind
+    with pytest.raises(QuickBooksFault) as too_much:
+        connected.upsert(
+            "payment",
+            {
+                "contact_id": acme.external_id,
+                "amount": Decimal(500),
+                "allocations": [{"invoice_id": invoice.external_id, "amount": Decimal(500)}],
+            },
+            idempotency_key="p-too-much",
+        )
+    assert too_much.value.code == "6000"
+    assert [p["Id"] for p in quickbooks.qb_all("Payment")] == [payment.external_id]
+    assert connected.get("invoice", invoice.external_id).version == invoice.version
 
     voided = connected.void(
         "invoice", invoice.external_id, idempotency_key="void-i", expected_version=invoice.version
