@@ -264,22 +264,30 @@ class XeroEmulator:
         self.frozen_now = (self.frozen_now or dt.datetime.now(dt.UTC)) + dt.timedelta(seconds=seconds)
 
     # --- test hooks: faults ----------------------------------------------------------------------
-    def fail_next(self, count=1, *, status=500, retry_after=None):
+    # Faults queue up: `after` API calls go through untouched first (after those already queued),
+    # so a test can break a run in the middle, e.g. fail_next(status=500, after=3).
+    def _queue(self, after, entries):
+        with self.lock:
+            self.faults.extend([None] * after + entries)
+
+    def fail_next(self, count=1, *, status=500, retry_after=None, after=0):
         """The next `count` API calls answer `status` (429 carries Retry-After)."""
-        with self.lock:
-            self.faults.extend([("status", status, retry_after)] * count)
+        self._queue(after, [("status", status, retry_after)] * count)
 
-    def slow_next(self, count=1, *, seconds=2.0):
-        with self.lock:
-            self.faults.extend([("slow", seconds, None)] * count)
+    def slow_next(self, count=1, *, seconds=2.0, after=0):
+        """The next `count` API calls answer only after `seconds` (a client's timeout)."""
+        self._queue(after, [("slow", seconds, None)] * count)
 
-    def expire_access_token(self, token=None):
-        """Every live access token (or the given one) is expired from now on."""
+    def expire_access_token(self, token=None, *, after=None):
+        """Every live access token (or the given one) is expired from now on, or on the call
+        after `after` more calls (a token that expires during a run)."""
+        if after is not None:
+            return self._queue(after, [("expire", token, None)])
         with self.lock:
             for key in [token] if token else list(self.access_tokens):
                 self.access_tokens[key] = time.time() - 1
 
-    def issue_tokens(self, tenant_ids=None):
+    def issue_tokens(self):
         """A token pair as the token endpoint would give after a consent (no browser needed)."""
         with self.lock:
             access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
@@ -425,9 +433,11 @@ class XeroEmulator:
         with self.lock:
             books = self.books(tenant_id)
             payload = {ID_FIELD[kind]: record_id, **fields}
-            save = {"contact": self._save_contact, "invoice": self._save_invoice}.get(kind)
-            if kind == "credit_note":
-                save = self._save_credit_note
+            save = {
+                "contact": self._save_contact,
+                "invoice": self._save_invoice,
+                "credit_note": self._save_credit_note,
+            }.get(kind)
             if save is None:
                 raise ValueError(f"{kind} cannot be updated in Xero; delete it instead")
             return to_json(save(books, payload))
@@ -983,6 +993,10 @@ class XeroEmulator:
                         handler, 429, "", {"Retry-After": wait, "X-Rate-Limit-Problem": "minute"}
                     )
                 return self._send(handler, status, {"Title": "An error occurred", "Status": status})
+            if fault and fault[0] == "expire":
+                self.expire_access_token(fault[1])
+                stamp = dt.datetime.now(dt.UTC).strftime("%m/%d/%Y %H:%M:%S")
+                return self._unauthorised(handler, f"TokenExpired: token expired at {stamp}")
             if fault and fault[0] == "slow":
                 self.stopping.wait(fault[1])
             if self.validate and method in ("POST", "PUT"):
