@@ -232,10 +232,12 @@ class XeroEmulator:
         self.requests = []  # (method, path, headers) of every API call
         self.frozen_now = None
         self.revision = 0  # moves on every change; the list order is cached per revision
-        self.stopping = threading.Event()
+        self.wake = threading.Event()  # set: slow answers stop waiting
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     # --- running -----------------------------------------------------------------------------
     def start(self):
@@ -243,7 +245,7 @@ class XeroEmulator:
         return self
 
     def stop(self):
-        self.stopping.set()
+        self.wake.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -277,6 +279,11 @@ class XeroEmulator:
     def slow_next(self, count=1, *, seconds=2.0, after=0):
         """The next `count` API calls answer only after `seconds` (a client's timeout)."""
         self._queue(after, [("slow", seconds, None)] * count)
+
+    def release_slow(self):
+        """The slow answers waiting now answer at once."""
+        woken, self.wake = self.wake, threading.Event()
+        woken.set()
 
     def expire_access_token(self, token=None, *, after=None):
         """Every live access token (or the given one) is expired from now on, or on the call
@@ -998,7 +1005,7 @@ class XeroEmulator:
                 stamp = dt.datetime.now(dt.UTC).strftime("%m/%d/%Y %H:%M:%S")
                 return self._unauthorised(handler, f"TokenExpired: token expired at {stamp}")
             if fault and fault[0] == "slow":
-                self.stopping.wait(fault[1])
+                self.wake.wait(fault[1])
             if self.validate and method in ("POST", "PUT"):
                 self._record_errors(self.spec.request_errors(method, path, body))
             key = headers.get("Idempotency-Key")
