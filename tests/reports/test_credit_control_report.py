@@ -287,3 +287,15 @@ def test_with_figures_kept_for_today_the_same_rows_and_when_they_were_taken(clie
     # Figures of another day are not read: back to the ledger.
     FiguresRun.objects.update(day=today - dt.timedelta(days=1))
     assert "Figures as of" not in client.get(URL).content.decode()
+
+
+def test_an_account_manager_cannot_filter_their_way_into_another_book(
+    client, am_alice, am_bob, admin_user, book
+):
+    login(client, am_alice)
+    # Bob is offered because Alice views Yonder: filtering on him shows Yonder, never Xylo.
+    assert names(client.get(f"{URL}?account_manager={am_bob.pk}")) == ["Yonder"]
+    # A manager none of whose customers she sees is not a choice: nothing is shown or exported.
+    response = client.get(f"{URL}?account_manager={admin_user.pk}")
+    assert "Some filters could not be read" in response.content.decode()
+    assert client.get(f"{EXPORT}?account_manager={admin_user.pk}").status_code == 400
