@@ -77,6 +77,15 @@ def credit_control_rows(user, *, today, figures_run=None):
         positions(Customer.objects.visible_to(user), today=today)
         .filter(Q(over_amount=True) | Q(over_days=True) | Q(credit_hold=True))
         .select_related("account_manager")
+        # Only what the report prints: narrower rows to sort for the page.
+        .only(
+            "code",
+            "name",
+            "credit_hold",
+            "credit_hold_since",
+            "account_manager__name",
+            "account_manager__email",
+        )
         .annotate(
             workflow_name=Coalesce(F("workflow__name"), Subquery(default_name), output_field=CharField()),
             exposure=Coalesce(F("owed"), ZERO, output_field=OWED),
