@@ -135,6 +135,17 @@ def system_failure(status=500):
     )
 
 
+def plain(value):
+    """A JSON-ready copy: Decimals become numbers, nothing shared with the books."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
 def parse_time(text):
     """QuickBooks' date-times (with an offset or Z) or dates, as aware UTC."""
     text = text.strip()
@@ -272,43 +283,43 @@ class QuickBooksEmulator:
     # --- test hooks: a user working in QuickBooks ---
     def qb_create(self, entity, body, realm_id=DEFAULT_REALM):
         with self.lock:
-            return self._create(self.company(realm_id), entity, dict(body))
+            return plain(self._create(self.company(realm_id), entity, dict(body)))
 
     def qb_update(self, entity, object_id, changes, realm_id=DEFAULT_REALM):
         with self.lock:
             company = self.company(realm_id)
             current = self._find(company, entity, object_id)
             body = {**changes, "Id": object_id, "SyncToken": current["SyncToken"], "sparse": True}
-            return self._update(company, entity, body)
+            return plain(self._update(company, entity, body))
 
     def qb_void(self, entity, object_id, realm_id=DEFAULT_REALM):
         with self.lock:
             company = self.company(realm_id)
             current = self._find(company, entity, object_id)
-            return self._void(company, entity, {"Id": object_id, "SyncToken": current["SyncToken"]})
+            return plain(self._void(company, entity, {"Id": object_id, "SyncToken": current["SyncToken"]}))
 
     def qb_delete(self, entity, object_id, realm_id=DEFAULT_REALM):
         with self.lock:
             company = self.company(realm_id)
             current = self._find(company, entity, object_id)
-            return self._delete(company, entity, {"Id": object_id, "SyncToken": current["SyncToken"]})
+            return plain(self._delete(company, entity, {"Id": object_id, "SyncToken": current["SyncToken"]}))
 
     def qb_get(self, entity, object_id, realm_id=DEFAULT_REALM):
         with self.lock:
             company = self.company(realm_id)
-            return self._render(company, entity, self._find(company, entity, object_id))
+            return plain(self._render(company, entity, self._find(company, entity, object_id)))
 
     def qb_all(self, entity, realm_id=DEFAULT_REALM):
         with self.lock:
             company = self.company(realm_id)
-            return [self._render(company, entity, obj) for obj in company.objects[entity].values()]
+            return [plain(self._render(company, entity, obj)) for obj in company.objects[entity].values()]
 
     def seed(self, *, customers=1, invoices=0, realm_id=DEFAULT_REALM, prefix="Customer"):
         """Customers "<prefix> 1…n" and `invoices` invoices of 100.00 spread over them, quickly."""
         with self.lock:
             company = self.company(realm_id)
             made = [
-                self._create(company, "Customer", {"DisplayName": f"{prefix} {n}"})
+                plain(self._create(company, "Customer", {"DisplayName": f"{prefix} {n}"}))
                 for n in range(1, customers + 1)
             ]
             for n in range(invoices):
@@ -429,11 +440,12 @@ class QuickBooksEmulator:
 
     # --- the API ---
     def _api(self, method, path, params, headers, body):
-        """(answer, delay before answering) for one request under /v3/company/{realm}/…; raises Fault."""
+        """(JSON bytes, delay before answering) for one request under /v3/company/{realm}/…; raises Fault."""
         with self.lock:
             started = time.perf_counter()
             try:
-                return self._api_locked(method, path, params, headers, body)
+                answer, delay = self._api_locked(method, path, params, headers, body)
+                return json.dumps(answer, default=float).encode(), delay
             finally:
                 self.busy_seconds += time.perf_counter() - started
 
@@ -987,11 +999,12 @@ class QuickBooksEmulator:
             self._touch(company, document)
 
     def _render(self, company, entity, obj):
+        # shares nested values with the books: encode it under the lock, or copy it with plain()
         data = {key: value for key, value in obj.items() if not key.startswith("_")}
         if entity == "Customer":
             balance = self._customer_balances(company).get(obj["Id"], Decimal(0))
             data["Balance"] = data["BalanceWithJobs"] = balance
-        return json.loads(json.dumps(data, default=float))
+        return data
 
     @staticmethod
     def _customer_balances(company):
@@ -1038,9 +1051,9 @@ class QuickBooksEmulator:
             conditions.append((condition[1], condition[2].lower(), self._literal(condition[3])))
         if entity == "Customer" and not any(field == "Active" for field, _, _ in conditions):
             conditions.append(("Active", "=", True))  # name lists answer active entries unless asked
-        rows = [
-            obj for obj in company.objects[entity].values() if all(self._holds(obj, *c) for c in conditions)
-        ]
+        rows = list(company.objects[entity].values())
+        for condition in conditions:
+            rows = [obj for obj in rows if self._holds(obj, *condition)]
         if match["what"].lower() != "*":
             return {"QueryResponse": {"totalCount": len(rows)}}
         if match["order"]:
@@ -1048,8 +1061,7 @@ class QuickBooksEmulator:
                 key=lambda obj: self._field(obj, match["order"]),
                 reverse=(match["direction"] or "").lower() == "desc",
             )
-        else:
-            rows.sort(key=lambda obj: int(obj["Id"]))
+        # otherwise by Id: the books keep objects in the order they were made, ids ascending
         start = max(1, int(match["start"] or 1))
         limit = min(int(match["max"] or 100), QUERY_MAX_RESULTS)
         page = rows[start - 1 : start - 1 + limit]
@@ -1172,7 +1184,7 @@ class QuickBooksEmulator:
             protocol_version = "HTTP/1.1"
 
             def _answer(self, status, answer, headers=None):
-                data = json.dumps(answer, default=float).encode()
+                data = answer if isinstance(answer, bytes) else json.dumps(answer, default=float).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json;charset=UTF-8")
                 self.send_header("Content-Length", str(len(data)))
