@@ -34,13 +34,16 @@ def consent(quickbooks, connector, state="st4te"):
     return {key: values[0] for key, values in parse_qs(location.query).items()}
 
 
-@pytest.fixture
-def connected(quickbooks):
+def connect(quickbooks):
     connector = QuickBooksConnector(timeout=5)
     callback = consent(quickbooks, connector)
     connector.realm_id = callback["realmId"]
-    connector.exchange_code(code=callback["code"], redirect_uri=REDIRECT)
-    return connector
+    return connector, connector.exchange_code(code=callback["code"], redirect_uri=REDIRECT)
+
+
+@pytest.fixture
+def connected(quickbooks):
+    return connect(quickbooks)[0]
 
 
 def invoice_data(contact_id, number, amount, **extra):
@@ -240,10 +243,16 @@ def test_a_cursor_older_than_30_days_falls_back_to_a_listing(quickbooks, connect
     assert "older than" in str(refused.value)
 
 
-def test_listings_page_past_1000_and_a_full_cdc_answer_falls_back_to_them(quickbooks, connected):
+def test_listings_page_past_1000_and_a_full_cdc_answer_falls_back_to_them(quickbooks):
+    connected, tokens = connect(quickbooks)
     cursor = (quickbooks.now() - dt.timedelta(minutes=10)).isoformat()
     quickbooks.seed(customers=3, invoices=1050)
     pages = [connected.changes("invoice", cursor=None)]
+    # the access token expires between two pages: refreshed, the same page token goes on
+    quickbooks.expire_tokens()
+    with pytest.raises(TokenExpired):
+        connected.changes("invoice", cursor=None, page_token=pages[-1].next_page)
+    connected.refresh(tokens.refresh_token)
     while pages[-1].next_page:
         pages.append(connected.changes("invoice", cursor=None, page_token=pages[-1].next_page))
     assert [len(p.records) for p in pages] == [1000, 50]
@@ -259,6 +268,15 @@ def test_listings_page_past_1000_and_a_full_cdc_answer_falls_back_to_them(quickb
     assert len(api_calls(quickbooks, "cdc")) == 1
     assert len(api_calls(quickbooks, "query")) == 2
     assert len(connected.changes("contact", cursor=cursor).records) == 3
+    # what QuickBooks answered: 1,000 objects, the oldest first (3 customers, then 997 invoices)
+    answer = connected._call(
+        "GET", "cdc", params={"entities": "Customer,Invoice,Payment,CreditMemo", "changedSince": cursor}
+    )
+    counts = [
+        {k: len(v) for k, v in r.items() if isinstance(v, list)}
+        for r in answer["CDCResponse"][0]["QueryResponse"]
+    ]
+    assert counts == [{"Customer": 3}, {"Invoice": 997}, {}, {}]
 
 
 def test_requestid_makes_a_write_happen_once_even_after_a_timeout(quickbooks, connected):
