@@ -4,8 +4,9 @@ Reading: `changes` asks for what changed since the cursor with `If-Modified-Sinc
 before it (OVERLAP), because Xero compares to the second while UpdatedDateUTC has milliseconds and
 writes land while we read. Records at the edge come back twice: the caller de-duplicates by
 external id and version. It pages (100 a page, oldest change first) until a page holds fewer than
-100 and gives, with the last page, the latest UpdatedDateUTC seen as the new cursor (the old one
-when nothing changed).
+100. Each page gives the latest UpdatedDateUTC seen so far as the cursor (the old one when nothing
+changed): pages come oldest change first, so once a page is committed nothing older than its
+cursor is still unread, and a run that dies half way resumes from the last committed page.
 
 Xero pages by offset, and a record changed while we page moves to the end: every record behind it
 shifts back by one, and the first of the next page would slip onto a page already read, unseen.
@@ -343,7 +344,7 @@ class XeroConnector(Connector):
             next_state = {"page": 1, "since": since, "seen": seen_text}
         else:  # the whole page changed within two seconds: the next page of the same listing
             next_state = {"page": state["page"] + 1, "since": state["since"], "seen": seen_text}
-        return Page(records=records, next_page=json.dumps(next_state), cursor=None)
+        return Page(records=records, next_page=json.dumps(next_state), cursor=seen_text)
 
     def get(self, kind, external_id):
         method, attribute = self.GETS[kind]

@@ -82,7 +82,12 @@ def test_250_invoices_come_in_three_pages_and_the_cursor_is_the_latest_change(xe
 
     # each full page is followed by a read from the second before its last change: 1-100, 99-198, 197-250
     assert [len(p.records) for p in pages] == [100, 100, 54]
-    assert [p.cursor for p in pages] == [None, None, "2026-11-23T09:04:10.000+00:00"]  # T0 + 250 s
+    # the latest change read so far: a run that dies after a page resumes from there
+    assert [p.cursor for p in pages] == [
+        "2026-11-23T09:01:40.000+00:00",  # T0 + 100 s
+        "2026-11-23T09:03:18.000+00:00",  # T0 + 198 s
+        "2026-11-23T09:04:10.000+00:00",  # T0 + 250 s
+    ]
     read = [r.external_id for p in pages for r in p.records]
     assert list(dict.fromkeys(read)) == ids  # oldest change first, none missing
     asked = [
