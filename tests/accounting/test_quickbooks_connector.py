@@ -63,7 +63,7 @@ def api_calls(quickbooks, resource):
     return [path for _, path, _ in quickbooks.requests if path.endswith(f"/{resource}")]
 
 
-def test_oauth_code_exchange_refresh_rotation_and_company(quickbooks):
+def test_oauth_code_exchange_refresh_rotation_and_company(quickbooks, settings):
     connector = QuickBooksConnector(timeout=5)
     callback = consent(quickbooks, connector, state="abc123")
     assert callback["state"] == "abc123"
@@ -88,6 +88,12 @@ def test_oauth_code_exchange_refresh_rotation_and_company(quickbooks):
     assert spent_refresh.value.code == "invalid_grant"
     assert spent_refresh.value.status == 400
     latest = connector.refresh(renewed.refresh_token)
+    # the token endpoint wants the app's own credentials (HTTP Basic)
+    settings.QUICKBOOKS_CLIENT_SECRET = "not-the-secret"
+    with pytest.raises(QuickBooksFault) as wrong_client:
+        connector.refresh(latest.refresh_token)
+    assert (wrong_client.value.status, wrong_client.value.code) == (401, "invalid_client")
+    settings.QUICKBOOKS_CLIENT_SECRET = quickbooks.client_secret
 
     # disconnecting revokes the refresh token and the access tokens it issued
     connector.revoke(latest.refresh_token)
@@ -319,6 +325,12 @@ def test_a_duplicate_doc_number_is_refused(quickbooks, connected):
     assert connected.find("invoice", number="INV-404") is None
     brien = connected.upsert("contact", {"name": "O'Brien & Sons"}, idempotency_key="c-3")
     assert connected.find("contact", name="O'Brien & Sons").external_id == brien.external_id
+    # a company that does not warn about duplicate numbers takes them
+    quickbooks.company().refuse_duplicate_doc_numbers = False
+    twin = connected.upsert(
+        "invoice", invoice_data(acme.external_id, "INV-1", Decimal(200)), idempotency_key="i-3"
+    )
+    assert twin.data["number"] == "INV-1"
 
 
 def test_a_stale_sync_token_raises_stale_version_then_a_reread_and_retry_succeeds(quickbooks, connected):
