@@ -242,6 +242,17 @@ def test_a_cursor_older_than_30_days_falls_back_to_a_listing(quickbooks, connect
     assert [r.data["number"] for r in page.records] == ["1001", "1002"]
     assert api_calls(quickbooks, "cdc") == []
     assert len(api_calls(quickbooks, "query")) == 1
+    # the same listing asked with GET, as Intuit's reference shows it
+    since = (quickbooks.now() - dt.timedelta(days=40)).isoformat()
+    answer = connected._call(
+        "GET",
+        "query",
+        params={
+            "query": f"select * from Invoice where MetaData.LastUpdatedTime > '{since}' STARTPOSITION 2 MAXRESULTS 1000"
+        },
+    )
+    assert [i["DocNumber"] for i in answer["QueryResponse"]["Invoice"]] == ["1002"]
+    assert (answer["QueryResponse"]["startPosition"], answer["QueryResponse"]["maxResults"]) == (2, 1)
     # QuickBooks itself refuses CDC that far back
     with pytest.raises(QuickBooksFault) as refused:
         connected._call("GET", "cdc", params={"entities": "Invoice", "changedSince": old})
