@@ -360,7 +360,13 @@ def test_429_is_rate_limited_with_retry_after(xero, connector):
     assert (limited.value.retry_after, limited.value.status) == (7, 429)
     assert connector.changes("contact", cursor=None).records == []  # the next call goes through
 
-    xero.calls_per_minute = 3  # Xero's own minute limit, counted by the emulator
+    answer = requests.get(
+        f"{xero.url}/api.xro/2.0/Contacts",
+        headers={"Authorization": f"Bearer {connector.access_token}", "xero-tenant-id": xero.tenant_id},
+        timeout=5,
+    )
+    assert (answer.headers["X-MinLimit-Remaining"], answer.headers["X-DayLimit-Remaining"]) == ("57", "4997")
+    xero.calls_per_minute = 5  # Xero's own minute limit, counted by the emulator
     with pytest.raises(RateLimited) as limited:
         for _ in range(3):
             connector.get("contact", "00000000-0000-0000-0000-000000000001")

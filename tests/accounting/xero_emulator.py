@@ -1010,14 +1010,21 @@ class XeroEmulator:
                 self._record_errors(self.spec.request_errors(method, path, body))
             key = headers.get("Idempotency-Key")
             with self.lock:
-                if key and method in ("POST", "PUT") and key in books.idempotent:
-                    status, data = books.idempotent[key]
-                    return self._send(handler, status, json.loads(data))
-                status, answer = self._dispatch(books, method, path, query, headers, body)
-                if key and method in ("POST", "PUT") and status in (200, 400):
-                    books.idempotent[key] = (status, json.dumps(to_json(answer)))
+                # what is left, as Xero says on every answer
+                remaining = {
+                    "X-MinLimit-Remaining": str(max(0, self.calls_per_minute - len(books.calls))),
+                    "X-DayLimit-Remaining": str(max(0, self.calls_per_day - books.calls_today)),
+                    "X-AppMinLimit-Remaining": "9999",
+                }
+                replay = books.idempotent.get(key) if key and method in ("POST", "PUT") else None
+                if replay is None:
+                    status, answer = self._dispatch(books, method, path, query, headers, body)
+                    if key and method in ("POST", "PUT") and status in (200, 400):
+                        books.idempotent[key] = (status, json.dumps(to_json(answer)))
+            if replay is not None:  # the first answer again, and nothing changes
+                return self._send(handler, replay[0], json.loads(replay[1]), remaining)
             self._check_response(method, path, body, status, answer)
-            return self._send(handler, status, answer)
+            return self._send(handler, status, answer, remaining)
         finally:
             with self.lock:
                 books.in_flight -= 1
