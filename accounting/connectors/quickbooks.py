@@ -14,11 +14,16 @@ Reading (`changes`): QuickBooks keeps one cursor for all four kinds (Connection.
   time less CURSOR_OVERLAP (a small overlap; the sync de-duplicates by id and version).
 - CDC answers at most 1,000 objects; an answer that holds 1,000 may be cut, so then every kind is read
   by a query listing of what changed since the cursor (`MetaData.LastUpdatedTime >= …`, pages of 1,000
-  by STARTPOSITION), its first page adding the deletions CDC did report.
+  by STARTPOSITION), its first page adding the deletions CDC did report (deletions past the cut are
+  not seen).
 - No cursor, or one older than the 30 days CDC looks back: a query listing (everything, or what changed
   since the cursor), paged by STARTPOSITION; its cursor is the server time of the first page less the
-  overlap. A query shows no deleted documents: deletions older than 30 days are not seen.
+  overlap. A query shows no deleted documents: what was deleted since such a cursor is not reported
+  (a full listing can be reconciled by id).
 Customers are listed active and inactive (`Active IN (true, false)`); an inactive one is a tombstone.
+
+Use: QuickBooksConnector(realm_id, access_token); the OAuth callback's `realmId` is the realm.
+exchange_code() and refresh() also switch the connector to the new access token.
 
 Normalised data (base.py) with these QuickBooks specifics:
 - contact: no `number` (QuickBooks customers have no account number); DisplayName is unique.
