@@ -551,3 +551,18 @@ def test_python_quickbooks_reads_and_writes_the_emulator(quickbooks, connected, 
 
     changes = change_data_capture([Invoice, Customer], since.isoformat(), qb=client)
     assert sorted(i.Id for i in changes.Invoice) == sorted([first.Id, stale.Id])
+
+
+def test_tokens_reach_only_the_company_chosen_at_consent(quickbooks):
+    quickbooks.add_company("9341453100000002", "Globex Books")
+    quickbooks.consent_realm = "9341453100000002"
+    connector, tokens = connect(quickbooks)
+    assert connector.tenants(tokens) == [("9341453100000002", "Globex Books")]
+    connector.upsert("contact", {"name": "Globex"}, idempotency_key="g")
+    assert [c["DisplayName"] for c in quickbooks.qb_all("Customer", realm_id="9341453100000002")] == [
+        "Globex"
+    ]
+    assert quickbooks.qb_all("Customer") == []
+    other = QuickBooksConnector(DEFAULT_REALM, tokens.access_token)
+    with pytest.raises(TokenExpired):
+        other.changes("contact", cursor=None)
