@@ -231,6 +231,8 @@ class XeroEmulator:
         self.faults = []  # ("status", code, retry_after) or ("slow", seconds)
         self.requests = []  # (method, path, headers) of every API call
         self.frozen_now = None
+        # seconds spent answering (slow faults included): a benchmark's share of time in "Xero"
+        self.busy_seconds = 0.0
         self.revision = 0  # moves on every change; the list order is cached per revision
         self.wake = threading.Event()  # set: slow answers stop waiting
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -863,6 +865,14 @@ class XeroEmulator:
         handler.wfile.write(data)
 
     def _serve(self, handler, method):
+        started = time.perf_counter()
+        try:
+            self._answer(handler, method)
+        finally:
+            with self.lock:
+                self.busy_seconds += time.perf_counter() - started
+
+    def _answer(self, handler, method):
         split = urlsplit(handler.path)
         path, query = split.path.rstrip("/") or "/", {k: v[-1] for k, v in parse_qs(split.query).items()}
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
