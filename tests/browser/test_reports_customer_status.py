@@ -89,3 +89,32 @@ def test_filter_by_account_manager_and_edit_a_tag_inline(new_page, live_server, 
     # Each customer is a card: nothing wider than the screen.
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(phone, "reports-customer-status-phone")
+
+
+def test_drawn_as_of_a_past_date(new_page, live_server, report_data, screenshot):
+    """Thirty days ago Acme was 15 days past due, Globex not yet due, and Hooli not yet invoiced."""
+    past = Company.load().today() - dt.timedelta(days=30)
+    page = new_page(LAPTOP)
+    log_in(page, live_server, report_data["admin"].email, PASSWORD)
+    page.goto(f"{live_server.url}/reports/customers/")
+    assert page.locator("button[aria-label^='Edit the tags']").count() == 4
+
+    page.fill("input[name=as_of]", past.isoformat())
+    page.locator("#as-of-note").wait_for()
+    assert "Drawn as of" in page.locator("#as-of-note").inner_text()
+    acme = Customer.objects.get(name="Acme Pte Ltd")
+    hooli = Customer.objects.get(name="Hooli")
+    assert "1–30" in page.locator(f"#customer-{acme.pk} td.col-aging").inner_text()
+    assert page.locator(f"#customer-{hooli.pk} td.col-balance").inner_text().startswith("0.00")
+    # today's tags, promises and tasks cannot be changed from the past
+    assert page.locator("button[aria-label^='Edit the tags']").count() == 0
+    assert page.locator("a[aria-label^='Create a task']").count() == 0
+    export = page.locator("#export-link").get_attribute("href")
+    assert f"as_of={past.isoformat()}" in export
+    screenshot(page, "reports-customer-status-as-of-laptop")
+
+    # a date in the future (typed into the address, past the field's max) is refused, naming the field
+    future = Company.load().today() + dt.timedelta(days=3)
+    page.goto(f"{live_server.url}/reports/customers/?as_of={future.isoformat()}")
+    assert "As of:" in page.locator(".alert-error").inner_text()
+    assert page.locator("button[aria-label^='Edit the tags']").count() == 4  # today's report instead
