@@ -17,8 +17,10 @@ Reading (`changes`): QuickBooks keeps one cursor for all four kinds (Connection.
   by STARTPOSITION), its first page adding the deletions CDC did report (deletions past the cut are
   not seen).
 - No cursor, or one older than the 30 days CDC looks back: a query listing (everything, or what changed
-  since the cursor), paged by STARTPOSITION; its cursor is the server time of the first page less the
-  overlap. A query shows no deleted documents: what was deleted since such a cursor is not reported
+  since the cursor) in Id order, paged by STARTPOSITION; its cursor is the server time of the first
+  page less the overlap. Pages overlap by PAGE_OVERLAP rows (the repeat is dropped) so that documents
+  deleted between two pages make nothing slip past; a page token stays good in a later run, so a
+  listing that died half way can resume from the last committed page's `next_page`. A query shows no deleted documents: what was deleted since such a cursor is not reported
   (a full listing can be reconciled by id).
 Customers are listed active and inactive (`Active IN (true, false)`); an inactive one is a tombstone.
 
@@ -75,6 +77,7 @@ CDC_LOOK_BACK = dt.timedelta(days=30)
 CDC_SAFETY = dt.timedelta(hours=1)  # a cursor this close to 30 days old is read by a listing instead
 CDC_MAX_OBJECTS = 1000
 PAGE_SIZE = 1000
+PAGE_OVERLAP = 50  # rows a listing page repeats from the one before
 CURSOR_OVERLAP = dt.timedelta(seconds=60)
 DEFAULT_RETRY_AFTER = 60  # QuickBooks' limit is per minute; used when a 429 says nothing
 
@@ -336,15 +339,28 @@ class QuickBooksConnector(Connector):
         if state["since"]:
             conditions.append(f"MetaData.LastUpdatedTime >= '{_stamp(_utc(state['since']))}'")
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        query = f"SELECT * FROM {entity}{where} STARTPOSITION {state['start']} MAXRESULTS {PAGE_SIZE}"
+        query = (
+            f"SELECT * FROM {entity}{where} ORDERBY Id STARTPOSITION {state['start']} MAXRESULTS {PAGE_SIZE}"
+        )
         answer = self._call("POST", "query", text=query)
         objects = answer.get("QueryResponse", {}).get(entity, [])
         cursor = state["cursor"] or _stamp(_utc(answer["time"]) - CURSOR_OVERLAP)
-        records = list(extra) + [self._record(kind, obj) for obj in objects]
+        fresh = objects
+        # pages overlap by PAGE_OVERLAP rows so that deletions between two pages skip nothing; drop
+        # what the previous page ended with (when it is still there)
+        ids = [str(obj.get("Id")) for obj in objects]
+        if state.get("last") in ids:
+            fresh = objects[ids.index(state["last"]) + 1 :]
+        records = list(extra) + [self._record(kind, obj) for obj in fresh]
         next_page = None
         if len(objects) == PAGE_SIZE:
             next_page = json.dumps(
-                {"start": state["start"] + PAGE_SIZE, "since": state["since"], "cursor": cursor}
+                {
+                    "start": state["start"] + PAGE_SIZE - PAGE_OVERLAP,
+                    "since": state["since"],
+                    "cursor": cursor,
+                    "last": ids[-1],
+                }
             )
         return Page(records=records, next_page=next_page, cursor=cursor)
 

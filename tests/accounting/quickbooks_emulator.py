@@ -1056,10 +1056,11 @@ class QuickBooksEmulator:
             rows = [obj for obj in rows if self._holds(obj, *condition)]
         if match["what"].lower() != "*":
             return {"QueryResponse": {"totalCount": len(rows)}}
-        if match["order"]:
+        descending = (match["direction"] or "").lower() == "desc"
+        if match["order"] and (match["order"].lower() != "id" or descending):
             rows.sort(
                 key=lambda obj: self._field(obj, match["order"]),
-                reverse=(match["direction"] or "").lower() == "desc",
+                reverse=descending,
             )
         # otherwise by Id: the books keep objects in the order they were made, ids ascending
         start = max(1, int(match["start"] or 1))
