@@ -9,6 +9,7 @@ from .customer_status import (
     Behaviour,
     filter_behaviour,
     kept_figures_run,
+    listed,
     sort_figure,
     with_average_days_late,
 )
@@ -49,11 +50,10 @@ class FigureOrdering(django_filters.OrderingFilter):
                     # ordered by the view through KeptOrder; only the filters apply here
                     self.parent.kept_order = (key, param.startswith("-"))
                     return qs
-                qs = qs.annotate(
-                    **{field: sort_figure(key, today=self.parent.today, as_of=self.parent.as_of_day)}
-                )
+                figure = sort_figure(key, today=self.parent.today, as_of=self.parent.as_of_day)
+                qs = listed(qs).annotate(**{field: figure})
             elif field == "average_days_late":
-                qs = with_average_days_late(qs, as_of=self.parent.as_of_day)
+                qs = with_average_days_late(listed(qs), as_of=self.parent.as_of_day)
         qs = super().filter(qs, value)
         return qs.order_by(*qs.query.order_by, "name", "pk")  # stable pages
 

@@ -102,6 +102,18 @@ def test_behaviour_phrases_from_hand_computed_payment_histories(client, admin_us
     assert set(rows_of(late_only)) == {"Late Ltd"}
     none = client.get(URL, {"behaviour": "none"})
     assert set(rows_of(none)) == {"Old Ltd", "New Ltd"}
+    assert set(rows_of(client.get(URL, {"behaviour": "early"}))) == {"Early Ltd", "Edge Ltd"}
+    assert set(rows_of(client.get(URL, {"behaviour": "on_time"}))) == {"On Time Ltd"}
+    # slowest first (4, 0, −3, −3 days), ties by name, no history last
+    slowest = client.get(URL, {"sort": "-days_late"}).context["page"].object_list
+    assert [c.name for c in slowest] == [
+        "Late Ltd",
+        "On Time Ltd",
+        "Early Ltd",
+        "Edge Ltd",
+        "New Ltd",
+        "Old Ltd",
+    ]
 
 
 def test_aging_buckets_sum_open_invoices_by_days_past_due(client, admin_user, am_alice, today):
