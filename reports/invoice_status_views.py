@@ -1,6 +1,7 @@
 """The Invoice Status Tracking Report: django-filter + HTMX, sorting, pages, and an Excel export of the same rows."""
 
 from functools import cached_property
+from itertools import batched
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -11,13 +12,14 @@ from django.utils import timezone
 from peakflo.models import Company
 from peakflo.spreadsheets import write_xlsx
 
-from .invoice_status import describe
+from .invoice_status import attach_actions, describe
 from .invoice_status_filters import InvoiceStatusFilter
 
 PAGE_SIZE = 50
 # Counting every row of a large book costs more than the page itself; past this many the report
 # says "more than 10,000" and pages through those (narrowing the filters, or the export, gives the rest).
 COUNT_UP_TO = 10_000
+CHUNK = 2000  # export rows read, and their actions looked up, at a time
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS_LABELS = {
     "overdue": "Overdue",
@@ -55,7 +57,8 @@ class InvoicePaginator(Paginator):
         bottom = (number - 1) * self.per_page
         ids = self._ids(bottom, bottom + self.per_page)
         rows = {row.pk: row for row in self.rows.filter(pk__in=ids)}
-        return self._get_page([describe(rows[pk], self.view) for pk in ids], number, self)
+        rows = attach_actions([rows[pk] for pk in ids], self.view)
+        return self._get_page([describe(row, self.view) for row in rows], number, self)
 
     def _ids(self, bottom, top):
         if not self.parts:
@@ -120,29 +123,33 @@ def invoice_status_report(request):
 
 def export_rows(invoices, *, tz, view):
     """The export's rows, read from the database in chunks as the workbook is written."""
-    past = view.past
-    for i in invoices.iterator(chunk_size=2000):
-        describe(i, view)
-        manager = i.customer.account_manager
-        row = [
-            i.customer.code,
-            i.customer.name,
-            manager.get_full_name() if manager else "",
-            i.number,
-            i.issue_date,
-            i.due_date,
-            i.days_late,
-            i.currency,
-            i.balance,
-            status_label(i),
-            "Yes" if i.open_dispute_id else "No",
-            i.last_action,
-            # Excel has no time zones: the company's local time, without its offset.
-            i.last_action_at.astimezone(tz).replace(tzinfo=None) if i.last_action_at else None,
-        ]
-        if not past:
-            row += [i.next_action_name or "", i.next_action_due]
-        yield row
+    for chunk in batched(invoices.iterator(chunk_size=CHUNK), CHUNK):
+        yield from (
+            _export_row(describe(i, view), tz=tz, past=view.past) for i in attach_actions(chunk, view)
+        )
+
+
+def _export_row(i, *, tz, past):
+    manager = i.customer.account_manager
+    row = [
+        i.customer.code,
+        i.customer.name,
+        manager.get_full_name() if manager else "",
+        i.number,
+        i.issue_date,
+        i.due_date,
+        i.days_late,
+        i.currency,
+        i.balance,
+        status_label(i),
+        "Yes" if i.open_dispute_id else "No",
+        i.last_action,
+        # Excel has no time zones: the company's local time, without its offset.
+        i.last_action_at.astimezone(tz).replace(tzinfo=None) if i.last_action_at else None,
+    ]
+    if not past:
+        row += [i.next_action_name or "", i.next_action_due]
+    return row
 
 
 @login_required
