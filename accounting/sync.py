@@ -388,14 +388,23 @@ INVOICE_FIELDS = (
 )
 
 
-def _invoice_values(data, tombstone):
+def _invoice_values(data, tombstone, invoice=None):
+    """The invoice's columns from a record. Where the provider gives only the balance (QuickBooks
+    does not split paid from credited), what is not credited here counts as paid."""
     values = {field: data[field] for field in INVOICE_FIELDS if data.get(field) is not None}
     values.setdefault("reference", "")
+    total = values.get("total", ZERO)
+    if "amount_paid" not in values and data.get("amount_due") is not None:
+        credited = values.get("amount_credited", invoice.amount_credited if invoice else ZERO)
+        values["amount_credited"] = credited
+        values["amount_paid"] = total - Decimal(data["amount_due"]) - credited
+    paid, credited = values.get("amount_paid", ZERO), values.get("amount_credited", ZERO)
     if tombstone:
         values["status"] = InvoiceStatus.VOID
-    paid, credited = values.get("amount_paid", ZERO), values.get("amount_credited", ZERO)
+    elif values.get("status") in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
+        values["status"] = InvoiceStatus.PAID if total - paid - credited == 0 else InvoiceStatus.OPEN
     # the constraint amount_due = total − paid − credited holds by construction
-    values["amount_due"] = values.get("total", ZERO) - paid - credited
+    values["amount_due"] = total - paid - credited
     return values
 
 
@@ -411,9 +420,9 @@ def apply_invoices(connection, run, caller, records):
     }
     entries, new = [], []
     for record in records:
-        values = _invoice_values(record.data, record.tombstone)
         customer = customers.get(record.data.get("contact_id"))
         invoice = existing.get(record.external_id) or by_number.get(record.data.get("number"))
+        values = _invoice_values(record.data, record.tombstone, invoice)
         if invoice is None:
             # a document voided or deleted before it was ever read here is kept as void, for the record
             if customer is None or not values.get("number"):
