@@ -99,9 +99,8 @@ class Caller:
         self.refreshed = False
 
     def __call__(self, method, *args, **kwargs):
-        attempt = waits = 0
+        attempt = waits = 0  # failures retried, rate-limit waits: counted apart
         while True:
-            attempt += 1
             try:
                 return getattr(self.connector, method)(*args, **kwargs)
             except RateLimited as error:
@@ -122,6 +121,7 @@ class Caller:
                 refresh_tokens(self.connection, self.connector)
                 self.refreshed = True
             except ConnectorError as error:
+                attempt += 1
                 if not error.retryable or attempt >= MAX_ATTEMPTS:
                     raise
                 self.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
@@ -393,12 +393,15 @@ def _invoice_values(data, tombstone, invoice=None):
     does not split paid from credited), what is not credited here counts as paid."""
     values = {field: data[field] for field in INVOICE_FIELDS if data.get(field) is not None}
     values.setdefault("reference", "")
-    total = values.get("total", ZERO)
+
+    def current(field):  # what the record leaves out (a deletion says little) stays as it is here
+        return values.get(field, getattr(invoice, field) if invoice else ZERO)
+
+    total = current("total")
     if "amount_paid" not in values and data.get("amount_due") is not None:
-        credited = values.get("amount_credited", invoice.amount_credited if invoice else ZERO)
-        values["amount_credited"] = credited
-        values["amount_paid"] = total - Decimal(data["amount_due"]) - credited
-    paid, credited = values.get("amount_paid", ZERO), values.get("amount_credited", ZERO)
+        values["amount_credited"] = current("amount_credited")
+        values["amount_paid"] = total - Decimal(data["amount_due"]) - values["amount_credited"]
+    paid, credited = current("amount_paid"), current("amount_credited")
     if tombstone:
         values["status"] = InvoiceStatus.VOID
     elif values.get("status") in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
@@ -425,6 +428,8 @@ def apply_invoices(connection, run, caller, records):
         values = _invoice_values(record.data, record.tombstone, invoice)
         if invoice is None:
             # a document voided or deleted before it was ever read here is kept as void, for the record
+            if record.tombstone and (customer is None or not values.get("number")):
+                continue  # gone before it was ever read here, with nothing left to keep
             if customer is None or not values.get("number"):
                 _fail(run, record, "its contact could not be read")
                 continue
