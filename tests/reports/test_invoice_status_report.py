@@ -535,6 +535,14 @@ def test_a_date_in_the_future_is_refused_by_name(client, admin_user, history):
     assert [i.number for i in rows(client, as_of=history["today"].isoformat())[1]] == numbers(client)
 
 
+def test_before_the_first_invoice_the_report_says_so(client, admin_user, history):
+    client.force_login(admin_user)
+    long_ago = history["today"] - dt.timedelta(days=365)
+    response, listed = rows(client, as_of=long_ago.isoformat())
+    assert listed == []
+    assert f"No invoice had been issued by {long_ago:%-d %B %Y}" in response.content.decode()
+
+
 def test_as_of_an_account_manager_sees_and_exports_only_their_customers(client, am_alice, am_bob, history):
     client.force_login(am_alice)
     response, listed = as_of_rows(client, history)
