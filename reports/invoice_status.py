@@ -97,8 +97,8 @@ class View:
         )
 
     def owing_row(self):
-        """The same as owing(), for one row at a time (the page's rows): an index probe per row
-        rather than hashing every later payment for fifty invoices."""
+        """The same as owing(), as an index probe per row (days overdue, to sort or filter on):
+        cheaper than hashing every later payment when few rows are asked."""
         if not self.past:
             return self.owing()
         return (
