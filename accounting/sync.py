@@ -89,18 +89,41 @@ def _release_lease(connection):
 # --- calling the provider -------------------------------------------------------------------------
 
 
+class TokenBucket:
+    """At most `per_minute` calls in any minute, in bursts of up to `per_minute`: one run at a time
+    holds a connection (the lease), so one bucket per run keeps the organisation under its limit."""
+
+    def __init__(self, per_minute, *, sleep, clock=time.monotonic):
+        self.capacity = self.tokens = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.sleep, self.clock = sleep, clock
+        self.last = clock()
+
+    def take(self):
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1:
+            self.sleep((1 - self.tokens) / self.rate)
+            self.tokens, self.last = 1.0, self.clock()
+        self.tokens -= 1
+
+
 class Caller:
-    """Calls the connector with the run's patience: waits out 429s, retries 5xx, refreshes once."""
+    """Calls the connector with the run's patience: keeps under the provider's calls a minute,
+    waits out 429s, retries 5xx and timeouts with backoff, refreshes an expired token once."""
 
     def __init__(self, connection, connector, *, sleep=time.sleep):
         self.connection = connection
         self.connector = connector
         self.sleep = sleep
         self.refreshed = False
+        self.bucket = TokenBucket(connector.calls_per_minute, sleep=sleep)
 
     def __call__(self, method, *args, **kwargs):
         attempt = waits = 0  # failures retried, rate-limit waits: counted apart
         while True:
+            self.bucket.take()
             try:
                 return getattr(self.connector, method)(*args, **kwargs)
             except RateLimited as error:

@@ -61,6 +61,7 @@ def main():
     from django.utils import timezone
 
     from accounting.connectors import connector_for
+    from accounting.connectors.xero import XeroConnector
     from accounting.models import Connection, Provider, SyncTrigger
     from accounting.sync import sync
     from invoices.models import Invoice
@@ -81,6 +82,7 @@ def main():
         refresh_token=tokens["refresh_token"],
         token_expires_at=timezone.now() + dt.timedelta(seconds=tokens["expires_in"]),
     )
+    XeroConnector.calls_per_minute = 10**9  # the emulator's limits are lifted too: measure the sync
     print_load_average()
     cpu_before = time.process_time()
     started = time.perf_counter()

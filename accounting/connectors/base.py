@@ -78,6 +78,8 @@ class Connector:
 
     provider = ""
     access_token = ""
+    # the provider's limit per organisation; the sync keeps under it with a token bucket
+    calls_per_minute = 60
 
     def use_tokens(self, tokens):
         """Carry on with freshly refreshed tokens (the sync saved them already)."""

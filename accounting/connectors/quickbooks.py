@@ -119,6 +119,7 @@ def _money(value):
 
 class QuickBooksConnector(Connector):
     provider = "quickbooks"
+    calls_per_minute = 500
 
     def __init__(self, realm_id=None, access_token=None, *, timeout=None, session=None):
         self.realm_id = realm_id

@@ -138,6 +138,7 @@ def _amount(value):
 
 class XeroConnector(Connector):
     provider = "xero"
+    calls_per_minute = 60  # and 5 at once, 5,000 a day: the sync makes one call at a time
 
     def __init__(
         self,

@@ -263,3 +263,25 @@ def test_manage_py_sync_accounting(xero, connection, capsys):
     out = capsys.readouterr().out
     assert "succeeded" in out
     assert_books_equal(xero)
+
+
+def test_the_token_bucket_keeps_a_run_under_the_calls_a_minute():
+    from accounting.sync import TokenBucket
+
+    now = [0.0]
+    waited = []
+
+    def sleep(seconds):
+        waited.append(seconds)
+        now[0] += seconds
+
+    bucket = TokenBucket(60, sleep=sleep, clock=lambda: now[0])
+    for _ in range(60):
+        bucket.take()
+    assert waited == [], "a burst of 60 goes at once"
+    for _ in range(30):
+        bucket.take()
+    assert sum(waited) == pytest.approx(30.0), "then one a second"
+    now[0] += 120
+    bucket.take()
+    assert len(waited) == 30, "a quiet spell refills the bucket"
