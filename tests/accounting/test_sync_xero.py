@@ -285,3 +285,42 @@ def test_the_token_bucket_keeps_a_run_under_the_calls_a_minute():
     now[0] += 120
     bucket.take()
     assert len(waited) == 30, "a quiet spell refills the bucket"
+
+
+def test_what_peakflo_owns_survives_a_sync_and_tokens_are_encrypted_at_rest(xero, connection, am_alice):
+    from django.db import connection as database
+
+    from customers.models import Tag
+
+    book = a_book(xero)
+    run_sync(connection)
+    acme = Customer.objects.get(external_id=book["acme"])
+    acme.account_manager = am_alice
+    acme.promise_amount, acme.promise_date = Decimal("100"), dt.date(2026, 12, 1)
+    acme.workflow_paused = True
+    acme.save()
+    acme.tags.add(Tag.objects.create(name="Key account"))
+    first = Invoice.objects.get(external_id=book["invoices"][0])
+    Invoice.objects.filter(pk=first.pk).update(reminders_paused=True, reminders_pause_reason="Agreed")
+    # Xero changes the contact and the invoice's amounts
+    xero.update("contact", book["acme"], Name="Acme Group")
+    xero.add_payment(book["invoices"][0], 20, date=dt.date(2026, 11, 19))
+    assert run_sync(connection).status == SyncStatus.SUCCEEDED
+    acme.refresh_from_db()
+    first.refresh_from_db()
+    assert acme.name == "Acme Group" and first.amount_paid == Decimal("20")
+    assert acme.account_manager == am_alice and acme.workflow_paused
+    assert (acme.promise_amount, list(acme.tags.values_list("name", flat=True))) == (
+        Decimal("100"),
+        ["Key account"],
+    )
+    assert first.reminders_paused and first.reminders_pause_reason == "Agreed"
+    # the tokens are not in the database as they are
+    connection.refresh_from_db()
+    with database.cursor() as cursor:
+        cursor.execute(
+            "SELECT access_token, refresh_token FROM accounting_connection WHERE id = %s", [connection.pk]
+        )
+        stored = cursor.fetchone()
+    assert connection.access_token not in stored and connection.refresh_token not in stored
+    assert all(value.startswith("gAAAA") for value in stored), "Fernet tokens"
