@@ -2,6 +2,7 @@
 
 from functools import cached_property
 from itertools import batched
+from types import SimpleNamespace
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -19,6 +20,10 @@ PAGE_SIZE = 50
 # Counting every row of a large book costs more than the page itself; past this many the report
 # says "more than 10,000" and pages through those (narrowing the filters, or the export, gives the rest).
 COUNT_UP_TO = 10_000
+EXPORT_FIELDS = (
+    "pk", "number", "issue_date", "due_date", "currency", "total", "amount_due", "status", "balance",
+    "customer__code", "customer__name", "customer__account_manager__name", "customer__account_manager__email",
+)  # fmt: skip
 CHUNK = 2000  # export rows read, and their actions looked up, at a time
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS_LABELS = {
@@ -123,18 +128,20 @@ def invoice_status_report(request):
 
 def export_rows(invoices, *, tz, view):
     """The export's rows, read from the database in chunks as the workbook is written."""
-    for chunk in batched(invoices.iterator(chunk_size=CHUNK), CHUNK):
+    # Plain values, not model instances: building 100,000 invoices, customers and users cost more
+    # than reading them.
+    rows = invoices.values(*EXPORT_FIELDS).iterator(chunk_size=CHUNK)
+    for chunk in batched((SimpleNamespace(**row) for row in rows), CHUNK):
         yield from (
             _export_row(describe(i, view), tz=tz, past=view.past) for i in attach_actions(chunk, view)
         )
 
 
 def _export_row(i, *, tz, past):
-    manager = i.customer.account_manager
     row = [
-        i.customer.code,
-        i.customer.name,
-        manager.get_full_name() if manager else "",
+        i.customer__code,
+        i.customer__name,
+        i.customer__account_manager__name or i.customer__account_manager__email or "",
         i.number,
         i.issue_date,
         i.due_date,
