@@ -21,7 +21,7 @@ from peakflo.permissions import can_write, require_write, write_required
 from peakflo.spreadsheets import write_xlsx
 from workflows import task_services
 
-from .customer_status import KeptOrder, customer_status_rows
+from .customer_status import EXPORT_HEADERS, KeptOrder, customer_status_rows, export_rows
 from .customer_status_filters import CustomerStatusFilter
 from .customer_status_forms import PromiseForm, ReportTaskForm, TagsForm
 
@@ -100,47 +100,16 @@ def customer_status_export(request):
     today = Company.load().today()
     filterset, ids = _filtered(request, today)
     as_of = filterset.as_of_day
-    headers = ["Customer ID", "Name", "Account manager", "Currency", "Balance", "Overdue",
-               *[label for _, label, _, _ in AGING_BUCKETS], "Payment behaviour", "Tags",
-               "Promise amount", "Promise date", "Course of action", "Course of action on",
-               "Last input by", "Last input on"]  # fmt: skip
 
     def rows():
         ordered = list(ids)
         for start in range(0, len(ordered), EXPORT_CHUNK):
-            chunk = ordered[start : start + EXPORT_CHUNK]
-            yield from _export_rows(customer_status_rows(chunk, today=today, as_of=as_of))
+            yield from export_rows(ordered[start : start + EXPORT_CHUNK], today=today, as_of=as_of)
 
     title = f"Customer status {as_of:%Y-%m-%d}"
-    response = HttpResponse(write_xlsx(headers, rows(), sheet_title=title), content_type=XLSX)
+    response = HttpResponse(write_xlsx(EXPORT_HEADERS, rows(), sheet_title=title), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="customer-status-{as_of:%Y-%m-%d}.xlsx"'
     return response
-
-
-def _local(moment):
-    return timezone.localtime(moment).replace(tzinfo=None) if moment else None
-
-
-def _export_rows(customers):
-    for c in customers:
-        action, last = c.course_of_action, c.last_input
-        yield [
-            c.code,
-            c.name,
-            c.account_manager.get_full_name() if c.account_manager else "",
-            c.currency,
-            c.balance,
-            c.overdue,
-            *[getattr(c, key) for key, _, _, _ in AGING_BUCKETS],
-            c.behaviour_text,
-            ", ".join(tag.name for tag in c.tags.all()),
-            c.promise_amount,
-            c.promise_date,
-            action.get_kind_display() if action else "",
-            _local(action.created_at) if action else None,
-            last.actor_user.get_full_name() if last else "",
-            _local(last.created_at) if last else None,
-        ]
 
 
 def _one_row(request, pk):

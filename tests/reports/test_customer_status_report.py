@@ -184,6 +184,7 @@ def test_export_has_exactly_the_filtered_rows(client, admin_user, am_alice, am_b
     invoice(alpha, due=today - dt.timedelta(days=45), amount=120)
     paid(alpha, due=today - dt.timedelta(days=80), amount="100", days_after_due=12)
     add_note(customer=alpha, text="Called, will pay Friday", actor=am_alice)
+    alpha.tags.add(Tag.objects.create(name="Slow"), Tag.objects.create(name="Key account"))
     log_in(client, admin_user)
 
     params = {"account_manager": am_alice.pk}
@@ -194,6 +195,10 @@ def test_export_has_exactly_the_filtered_rows(client, admin_user, am_alice, am_b
     assert alpha_row["31–60 days"] == 120 and alpha_row["Overdue"] == 120
     assert alpha_row["Payment behaviour"] == "Usually pays about 12 days late"
     assert alpha_row["Course of action"] == "Note" and alpha_row["Last input by"] == am_alice.get_full_name()
+    assert (
+        alpha_row["Tags"] == "Key account, Slow" and alpha_row["Account manager"] == am_alice.get_full_name()
+    )
+    assert dict(zip(headers, rows[1], strict=True))["Payment behaviour"] == "No payment history yet"
 
 
 def test_an_account_manager_sees_exports_and_edits_nothing_of_anothers(client, book, am_alice):
