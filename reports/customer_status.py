@@ -6,11 +6,12 @@ then the figures of those ids only: one grouped query over their invoices (balan
 aging) and one over the customers (payment behaviour and latest activities as correlated
 subqueries). A page so costs a fixed number of queries whatever the size of the book, and a
 filter never joins a many-valued relation (tags, default viewers), which would multiply the sums.
+Today's balance, overdue and over-90 sorts read the kept figures (KeptOrder); the rest is live.
 
 As of a past date D: invoices issued on or before D, each owing what was due on it at D (its
-total less the payments dated on or before D and the approved credits dated on or before D, as
-reports.analysis.balance_at computes for every as-of report), aged by days past due at D; the behaviour from
-the payments of the year up to D; the latest entries of the timeline on or before D.
+total less the payments and approved credits dated on or before D, reports.analysis.balance_at,
+the rule every as-of report shares), aged by days past due at D; the behaviour from the payments
+of the year up to D; the latest entries of the timeline on or before D.
 """
 
 import datetime as dt
@@ -45,7 +46,7 @@ BEHAVIOUR_WINDOW_DAYS = 365
 ON_TIME_MARGIN_DAYS = 2  # within two days either side of the due date counts as on time
 # Kept figures older than this (beat stopped?) are not used to order the rows: the sort goes live.
 FIGURES_FRESH_FOR = dt.timedelta(minutes=15)
-# A book up to this size is filtered on payment behaviour through a list of its ids (see filter_behaviour).
+# A book up to this size is read as a list of ids before a live figure filters or orders it (listed()).
 IDS_UP_TO = 5000
 FIGURE_KEYS = ("balance", "overdue", *(key for key, *_ in AGING_BUCKETS))
 
