@@ -632,3 +632,33 @@ def test_the_export_neutralises_an_error_that_starts_like_a_formula(client, peop
         load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0].iter_rows(values_only=True)
     )
     assert rows[1][-1] == "'=1+1"
+
+
+def test_the_integrations_page_reads_a_fixed_number_of_queries(client, people, a_connection):
+    login(client, people["admin"])
+    client.get(PAGE)
+
+    def queries():
+        with CaptureQueriesContext(db_connection) as captured:
+            assert client.get(PAGE).status_code == 200
+        return len(captured)
+
+    before = queries()
+    for n in range(3):
+        other = Connection(provider="quickbooks", tenant_id=f"r-{n}", tenant_name=f"Books {n}")
+        other.save()
+        for m in range(8):
+            SyncRun.objects.create(
+                connection=other,
+                trigger="schedule",
+                status=SyncStatus.SUCCEEDED,
+                started_at=timezone.now() - dt.timedelta(minutes=5 * m),
+                finished_at=timezone.now() - dt.timedelta(minutes=5 * m - 1),
+            )
+    assert queries() == before
+    response = client.get(PAGE)
+    # the last five runs of each, newest first
+    cards = {c.tenant_name: c for card in response.context["cards"] for c in card["connections"]}
+    assert [len(cards[f"Books {n}"].recent_runs) for n in range(3)] == [5, 5, 5]
+    runs = cards["Books 0"].recent_runs
+    assert runs == sorted(runs, key=lambda run: run.started_at, reverse=True)

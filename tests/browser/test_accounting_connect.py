@@ -2,6 +2,7 @@
 the progress until the run ends (a real Celery worker runs it), and finds Xero's invoices in the
 invoice list. Screenshots of the pages, laptop and phone, go to the temporary folder."""
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -44,7 +45,11 @@ def screenshot(page, name):
 
 
 def test_an_admin_connects_xero_syncs_and_sees_the_invoices(
-    live_server, new_page, xero, sync_worker, settings  # noqa: F811
+    live_server,
+    new_page,
+    xero,  # noqa: F811
+    sync_worker,
+    settings,
 ):
     settings.SITE_URL = live_server.url
     settings.QUICKBOOKS_CLIENT_ID = ""  # QuickBooks shows what to set up
@@ -107,4 +112,67 @@ def test_an_admin_connects_xero_syncs_and_sees_the_invoices(
     phone.goto(f"{live_server.url}/settings/integrations/log/")
     expect(phone.locator(f"tr[data-run='{run.pk}']")).to_be_visible()
     screenshot(phone, "sync-log-phone")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_the_sync_log_filters_in_place_and_shows_a_failed_runs_errors(live_server, new_page):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    admin = make_user("admin@example.com", Role.ADMIN)
+    connection = Connection(provider="xero", tenant_id="t-1", tenant_name="Harbour Books")
+    connection.save()
+    now = timezone.now()
+    ok = SyncRun.objects.create(
+        connection=connection,
+        trigger="schedule",
+        status=SyncStatus.SUCCEEDED,
+        started_at=now - dt.timedelta(minutes=10),
+        finished_at=now - dt.timedelta(minutes=9, seconds=48),
+        created=12,
+        updated=3,
+    )
+    failed = SyncRun.objects.create(
+        connection=connection,
+        trigger="manual",
+        status=SyncStatus.FAILED,
+        started_at=now - dt.timedelta(minutes=4),
+        finished_at=now - dt.timedelta(minutes=2, seconds=45),
+        created=1,
+        failed=2,
+        errors=[
+            {
+                "kind": "invoice",
+                "external_id": "INV-0042",
+                "error": "Another invoice here has the number INV-0042.",
+            },
+            {"error": "Xero answered 503 five times; the next run resumes."},
+        ],
+    )
+
+    page = new_page(LAPTOP)
+    log_in(page, live_server, admin.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/integrations/log/")
+    expect(page.locator("tr[data-run]")).to_have_count(2)
+    page.select_option("select[name=status]", "failed")
+    expect(page.locator("tr[data-run]")).to_have_count(1)
+    expect(page.locator(f"tr[data-run='{failed.pk}']")).to_contain_text("1 min 15 s")
+    assert "status=failed" in page.url
+    expect(page.locator("#export-link")).to_have_attribute(
+        "href", re.compile(r"export\.xlsx\?.*status=failed")
+    )
+    errors = page.locator(f"[data-errors-of='{failed.pk}']")
+    errors.get_by_text("2 errors").click()
+    expect(errors).to_contain_text("invoice INV-0042: Another invoice here has the number INV-0042.")
+    expect(errors).to_contain_text("Xero answered 503 five times")
+    screenshot(page, "sync-log-failed-laptop")
+    page.select_option("select[name=status]", "")
+    expect(page.locator(f"tr[data-run='{ok.pk}']")).to_be_visible()
+
+    phone = new_page(PHONE)
+    log_in(phone, live_server, admin.email, PASSWORD)
+    phone.goto(f"{live_server.url}/settings/integrations/log/?status=failed")
+    phone.get_by_text("2 errors").click()
+    screenshot(phone, "sync-log-failed-phone")
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
