@@ -81,9 +81,11 @@ def test_an_admin_connects_xero_syncs_and_sees_the_invoices(
     assert connection.status == ConnectionStatus.CONNECTED and connection.connected_by == admin
 
     # Sync now: the worker runs it; the card polls the progress until the run ends.
+    xero.slow_next(3, seconds=2.0)  # slow enough to watch the run going
     card.get_by_role("button", name="Sync now").click()
     progress = card.locator("[data-progress]")
-    expect(progress).to_be_visible()
+    expect(progress).to_contain_text("Syncing…", timeout=30_000)
+    screenshot(page, "integrations-syncing-laptop")
     expect(progress).to_have_attribute("data-run-status", "succeeded", timeout=60_000)
     expect(progress).to_contain_text("Sync finished")
     # Two customers and three invoices came in.
