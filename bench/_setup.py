@@ -65,3 +65,26 @@ def page_ms(client, url, runs):
 
 def print_load_average():
     print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
+def bench_users():
+    """The admin, the account manager with customers first by id (a third of the large book), and
+    an account manager of a realistic size: a default viewer of 1,000 customers, added once."""
+    from customers.models import Customer
+    from peakflo.models import Role, User
+
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
+    manager = (
+        User.objects.filter(role=Role.ACCOUNT_MANAGER, is_active=True, managed_customers__isnull=False)
+        .order_by("pk")
+        .first()
+    )
+    viewer, _ = User.objects.get_or_create(
+        email="bench.portfolio@example.com",
+        defaults={"name": "Bench Portfolio", "role": Role.ACCOUNT_MANAGER},
+    )
+    if not viewer.viewed_customers.exists():
+        viewer.viewed_customers.add(
+            *Customer.objects.order_by("pk").values_list("pk", flat=True)[::100][:1000]
+        )
+    return admin, manager, viewer

@@ -14,7 +14,7 @@ with `seed_demo --customers N --invoices M` when it holds fewer invoices.
 import argparse
 import time
 
-from _setup import median_ms, print_load_average, report, setup_django
+from _setup import bench_users, median_ms, print_load_average, report, setup_django
 
 LIMIT_MS = 200
 RAW_RATIO_LIMIT = 1.5
@@ -64,7 +64,7 @@ def main():
 
     from customers.models import Customer
     from invoices.models import Invoice
-    from peakflo.models import Company, Role, User
+    from peakflo.models import Company
     from reports.figures import refresh_figures
     from reports.models import FiguresRun
     from reports.selectors import flows_since
@@ -77,27 +77,13 @@ def main():
 
     today = Company.load().today()
     since = flows_since(today)
-    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
-    manager = (
-        User.objects.filter(role=Role.ACCOUNT_MANAGER, is_active=True, managed_customers__isnull=False)
-        .order_by("pk")
-        .first()
-    )
+    admin, manager, viewer = bench_users()
     print(
         f"{Customer.objects.count():,} customers, {Invoice.objects.count():,} invoices, "
         f"{Invoice.objects.outstanding().count():,} open; "
         f"{manager} manages {Customer.objects.filter(account_manager=manager).count():,} customers"
     )
 
-    # An account manager of a realistic size too: a default viewer of 1,000 customers.
-    viewer, _ = User.objects.get_or_create(
-        email="bench.portfolio@example.com",
-        defaults={"name": "Bench Portfolio", "role": Role.ACCOUNT_MANAGER},
-    )
-    if not viewer.viewed_customers.exists():
-        viewer.viewed_customers.add(
-            *Customer.objects.order_by("pk").values_list("pk", flat=True)[::100][:1000]
-        )
     cases = [("admin", admin), (f"account manager of {manager.managed_customers.count():,}", manager)]
     cases.append((f"account manager of {viewer.viewed_customers.count():,}", viewer))
 

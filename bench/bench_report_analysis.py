@@ -22,7 +22,7 @@ import argparse
 import datetime as dt
 import time
 
-from _setup import median_ms, page_ms, print_load_average, report, setup_django
+from _setup import bench_users, median_ms, page_ms, print_load_average, report, setup_django
 
 LIMIT_MS = 200
 RAW_RATIO_LIMIT = 1.5
@@ -190,7 +190,7 @@ def main():
     from customers.models import Customer
     from disputes.models import Dispute
     from invoices.models import Invoice
-    from peakflo.models import Company, Role, User
+    from peakflo.models import Company
     from reports.analysis import aged_amounts
     from reports.figures import refresh_figures
     from reports.selectors import dashboard_scope, kept_figures_run
@@ -211,21 +211,7 @@ def main():
         f"aging today reads {'the figures taken at ' + str(figures.started_at) if figures else 'the live ledger'}"
     )
 
-    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
-    manager = (
-        User.objects.filter(role=Role.ACCOUNT_MANAGER, is_active=True, managed_customers__isnull=False)
-        .order_by("pk")
-        .first()
-    )
-    # An account manager of a realistic size: a default viewer of 1,000 customers (as bench_dashboard).
-    viewer, _ = User.objects.get_or_create(
-        email="bench.portfolio@example.com",
-        defaults={"name": "Bench Portfolio", "role": Role.ACCOUNT_MANAGER},
-    )
-    if not viewer.viewed_customers.exists():
-        viewer.viewed_customers.add(
-            *Customer.objects.order_by("pk").values_list("pk", flat=True)[::100][:1000]
-        )
+    admin, manager, viewer = bench_users()
     print(
         f"{Customer.objects.count():,} customers, {Invoice.objects.count():,} invoices "
         f"({Invoice.objects.outstanding().count():,} open), "

@@ -23,7 +23,7 @@ import argparse
 import datetime as dt
 import time
 
-from _setup import median_ms, page_ms, print_load_average, report, setup_django
+from _setup import bench_users, median_ms, page_ms, print_load_average, report, setup_django
 
 LIMIT_MS = 200
 RAW_RATIO_LIMIT = 1.5
@@ -184,7 +184,7 @@ def main():
 
     from customers.models import Customer
     from invoices.models import Invoice
-    from peakflo.models import Company, Role, User
+    from peakflo.models import Company
     from reports.invoice_status_filters import InvoiceStatusFilter
     from reports.invoice_status_views import PAGE_SIZE, InvoicePaginator
 
@@ -196,20 +196,7 @@ def main():
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE workflows_message, workflows_actionrun, workflows_task")
 
-    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
-    manager = (
-        User.objects.filter(role=Role.ACCOUNT_MANAGER, is_active=True, managed_customers__isnull=False)
-        .order_by("pk")
-        .first()
-    )
-    viewer, _ = User.objects.get_or_create(
-        email="bench.portfolio@example.com",
-        defaults={"name": "Bench Portfolio", "role": Role.ACCOUNT_MANAGER},
-    )
-    if not viewer.viewed_customers.exists():
-        viewer.viewed_customers.add(
-            *Customer.objects.order_by("pk").values_list("pk", flat=True)[::100][:1000]
-        )
+    admin, manager, viewer = bench_users()
     print(
         f"{Customer.objects.count():,} customers, {Invoice.objects.count():,} invoices, "
         f"{Invoice.objects.outstanding().count():,} open; as of {as_of} is {args.as_of_days} days ago"

@@ -13,6 +13,8 @@ books, where a scan is instant, and has no INCLUDE.
 
 from django.db import migrations
 
+from reports.sql_indexes import run_sql_indexes
+
 INDEXES = [
     (
         "reports_invoice_promise_idx",
@@ -30,24 +32,10 @@ INDEXES = [
 ]
 
 
-def create_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _ in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("invoices", "0005_reminder_columns_db_defaults"),
         ("customers", "0004_credit_hold_and_portal_generation"),
     ]
 
-    operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
+    operations = [run_sql_indexes(INDEXES)]

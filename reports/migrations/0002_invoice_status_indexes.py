@@ -17,6 +17,8 @@ overdue invoices, then the rest: reports/invoice_status_views.py), so each wants
 
 from django.db import migrations
 
+from reports.sql_indexes import run_sql_indexes
+
 INDEXES = [
     (
         "reports_invoice_outstanding_due_idx",
@@ -31,21 +33,7 @@ INDEXES = [
 ]
 
 
-def create_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _ in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("reports", "0001_dashboard_indexes")]
 
-    operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
+    operations = [run_sql_indexes(INDEXES)]

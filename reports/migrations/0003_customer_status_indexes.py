@@ -5,6 +5,8 @@ PostgreSQL only, as plain SQL (see 0001): the embedded SQLite holds demo-sized b
 
 from django.db import migrations
 
+from reports.sql_indexes import run_sql_indexes
+
 INDEXES = [  # (name, "ON table (...) ...")
     # The report's default order (name, then id) over every customer, as an admin sees it: the first
     # page walks 50 index entries (0.05 ms) instead of sorting 100,000 customers (30 ms). A book
@@ -13,21 +15,7 @@ INDEXES = [  # (name, "ON table (...) ...")
 ]
 
 
-def create_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _ in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("reports", "0002_invoice_status_indexes")]
 
-    operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
+    operations = [run_sql_indexes(INDEXES)]

@@ -5,6 +5,8 @@ PostgreSQL only, as plain SQL (see 0001): the embedded SQLite holds demo-sized b
 
 from django.db import migrations
 
+from reports.sql_indexes import run_sql_indexes
+
 # (name, "ON table (...) ...")
 INDEXES = [
     # Aging as of a past date, the open invoices issued by then: read from the index alone (it
@@ -25,21 +27,7 @@ INDEXES = [
 ]
 
 
-def create_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _ in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("reports", "0003_customer_status_indexes")]
 
-    operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
+    operations = [run_sql_indexes(INDEXES)]

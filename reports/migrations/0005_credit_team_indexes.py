@@ -5,6 +5,8 @@ PostgreSQL only, as plain SQL (see 0001): the embedded SQLite holds demo-sized b
 
 from django.db import migrations
 
+from reports.sql_indexes import run_sql_indexes
+
 # (name, "ON table (...) ...")
 INDEXES = [
     # An account manager's customers as an index-only scan (no heap visit for 33,000 rows): the
@@ -13,21 +15,7 @@ INDEXES = [
 ]
 
 
-def create_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _ in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("reports", "0004_analysis_indexes")]
 
-    operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
+    operations = [run_sql_indexes(INDEXES)]

@@ -2,7 +2,6 @@
 requestids — whatever goes wrong on the way, the books end equal, no duplicate, nothing lost."""
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pytest
@@ -14,6 +13,7 @@ from accounting.sync import sync
 from customers.models import Customer
 from invoices import services as invoice_services
 from invoices.models import Invoice, InvoiceStatus, Payment
+from tests.accounting.runs import run_sync
 from tests.accounting.test_quickbooks_connector import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,21 +31,6 @@ def connection(quickbooks, admin_user):
         token_expires_at=tokens.expires_at,
         connected_by=admin_user,
     )
-
-
-def run_sync(connection, **options):
-    connection.refresh_from_db()
-    waits = []
-
-    def sleep(seconds):
-        waits.append(seconds)
-        time.sleep(min(seconds, 1.5))
-
-    run = sync(
-        connection, connector=connector_for(connection), trigger=SyncTrigger.COMMAND, sleep=sleep, **options
-    )
-    run.waits = waits
-    return run
 
 
 def invoice(quickbooks, customer_id, number, amount):

@@ -2,7 +2,6 @@
 end equal, with no duplicate and nothing lost (issue #7)."""
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pytest
@@ -15,6 +14,7 @@ from accounting.sync import sync
 from customers.models import Activity, Customer
 from invoices import services as invoice_services
 from invoices.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus, Payment
+from tests.accounting.runs import run_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,21 +33,6 @@ def connection(xero, admin_user):
         token_expires_at=timezone.now() + dt.timedelta(seconds=tokens["expires_in"]),
         connected_by=admin_user,
     )
-
-
-def run_sync(connection, **options):
-    connection.refresh_from_db()
-    waits = []
-
-    def sleep(seconds):
-        waits.append(seconds)
-        time.sleep(min(seconds, 1.5))
-
-    run = sync(
-        connection, connector=connector_for(connection), trigger=SyncTrigger.COMMAND, sleep=sleep, **options
-    )
-    run.waits = waits
-    return run
 
 
 def a_book(xero, invoices=3):
