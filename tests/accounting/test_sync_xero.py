@@ -309,3 +309,65 @@ def test_what_peakflo_owns_survives_a_sync_and_tokens_are_encrypted_at_rest(xero
         stored = cursor.fetchone()
     assert connection.access_token not in stored and connection.refresh_token not in stored
     assert all(value.startswith("gAAAA") for value in stored), "Fernet tokens"
+
+
+def test_customers_made_here_are_matched_to_xero_on_number_then_name_never_duplicated(xero, connection):
+    by_number = Customer.objects.create(code="ACME", name="ACME (old name)", currency="SGD")
+    by_name = Customer.objects.create(code="Z-9", name="  zen   TRADING ", currency="SGD")
+    book = a_book(xero)  # Xero's Acme has account number ACME; Zen Trading has none
+    run = run_sync(connection)
+    assert run.status == SyncStatus.SUCCEEDED, run.errors
+    by_number.refresh_from_db()
+    by_name.refresh_from_db()
+    assert (by_number.external_id, by_number.name) == (book["acme"], "Acme Pte Ltd")
+    assert by_name.external_id == book["zen"]
+    assert Customer.objects.count() == 2 and len(xero.all("contact")) == 2, "nothing pushed twice"
+    assert_books_equal(xero)
+
+
+def test_a_merged_contact_is_followed(xero, connection):
+    book = a_book(xero)
+    run_sync(connection)
+    xero.merge_contacts(book["zen"], book["acme"])
+    assert run_sync(connection).status == SyncStatus.SUCCEEDED
+    part = Invoice.objects.get(external_id=book["part"])
+    assert part.customer.external_id == book["acme"], "Zen's invoices now belong to Acme"
+    assert Payment.objects.get(external_id__isnull=False, allocations__invoice=part).customer == part.customer
+    assert_books_equal(xero)
+
+
+def test_an_approved_credit_note_made_here_goes_to_xero_and_is_allocated(
+    xero, connection, ar_admin, admin_user
+):
+    book = a_book(xero)
+    run_sync(connection)
+    invoice = Invoice.objects.get(external_id=book["invoices"][1])  # 200 due
+    note = invoice_services.create_credit_note(
+        customer=invoice.customer,
+        number="CN-HERE-1",
+        date=dt.date(2026, 11, 21),
+        amount=Decimal("40"),
+        invoice=invoice,
+        reason="Damaged goods",
+        created_by=ar_admin,
+    )
+    invoice_services.approve_credit_note(credit_note=note, approver=admin_user)
+    run = run_sync(connection)
+    assert run.status == SyncStatus.SUCCEEDED, run.errors
+    note.refresh_from_db()
+    theirs = xero.record("credit_note", note.external_id)
+    assert Decimal(str(theirs["Total"])) == Decimal("40")
+    assert Decimal(str(xero.record("invoice", book["invoices"][1])["AmountDue"])) == Decimal("160")
+    assert Invoice.objects.get(pk=invoice.pk).amount_due == Decimal("160")
+    assert_books_equal(xero)
+    assert run_sync(connection).pushed == 0, "pushed once"
+
+
+def test_a_call_that_times_out_is_retried(xero, connection, settings):
+    a_book(xero)
+    settings.ACCOUNTING_HTTP_TIMEOUT_SECONDS = 1
+    xero.slow_next(1, seconds=2.5)
+    run = run_sync(connection)
+    assert run.status == SyncStatus.SUCCEEDED, run.errors
+    assert run.waits and run.waits[0] == 1.0, "backed off once"
+    assert_books_equal(xero)
