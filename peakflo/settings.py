@@ -270,6 +270,7 @@ XERO_WEBHOOK_KEY = env("XERO_WEBHOOK_KEY")  # the webhook's signing key, from Xe
 XERO_LOGIN_URL = env("XERO_LOGIN_URL", "https://login.xero.com").rstrip("/")  # /identity/connect/authorize
 XERO_IDENTITY_URL = env("XERO_IDENTITY_URL", "https://identity.xero.com").rstrip("/")  # /connect/token
 XERO_API_URL = env("XERO_API_URL", "https://api.xero.com").rstrip("/")  # /api.xro/2.0, /connections
+XERO_SCOPES = env("XERO_SCOPES")  # empty: offline_access and the accounting scopes the sync needs
 QUICKBOOKS_CLIENT_ID = env("QUICKBOOKS_CLIENT_ID")
 QUICKBOOKS_CLIENT_SECRET = env("QUICKBOOKS_CLIENT_SECRET")
 QUICKBOOKS_WEBHOOK_TOKEN = env("QUICKBOOKS_WEBHOOK_TOKEN")  # the webhooks verifier token
@@ -278,6 +279,9 @@ QUICKBOOKS_TOKEN_URL = env(
     "QUICKBOOKS_TOKEN_URL", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
 ).rstrip("/")
 QUICKBOOKS_API_URL = env("QUICKBOOKS_API_URL", "https://quickbooks.api.intuit.com").rstrip("/")
+QUICKBOOKS_REVOKE_URL = env(
+    "QUICKBOOKS_REVOKE_URL", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+).rstrip("/")
 QUICKBOOKS_MINOR_VERSION = envint("QUICKBOOKS_MINOR_VERSION", 75)
 ACCOUNTING_HTTP_TIMEOUT_SECONDS = envint("ACCOUNTING_HTTP_TIMEOUT_SECONDS", 30)
 # Before reminders go out, books last synced longer ago than this are read again (invoices, credit

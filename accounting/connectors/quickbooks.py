@@ -71,8 +71,6 @@ from .base import (
 ENTITY = {"contact": "Customer", "invoice": "Invoice", "payment": "Payment", "credit_note": "CreditMemo"}
 KIND = {entity: kind for kind, entity in ENTITY.items()}
 SCOPE = "com.intuit.quickbooks.accounting"
-# Intuit's revocation endpoint (from its OpenID discovery document); QUICKBOOKS_REVOKE_URL overrides it
-REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
 CDC_LOOK_BACK = dt.timedelta(days=30)
 CDC_SAFETY = dt.timedelta(hours=1)  # a cursor this close to 30 days old is read by a listing instead
 CDC_MAX_OBJECTS = 1000
@@ -154,7 +152,7 @@ class QuickBooksConnector(Connector):
     def revoke(self, token):
         """Disconnect: revoke the refresh token (and what it issued)."""
         self._oauth_post(
-            getattr(settings, "QUICKBOOKS_REVOKE_URL", REVOKE_URL),
+            settings.QUICKBOOKS_REVOKE_URL,
             json_body={"token": token},
         )
 

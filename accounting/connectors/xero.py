@@ -164,7 +164,7 @@ class XeroConnector(Connector):
                 "response_type": "code",
                 "client_id": settings.XERO_CLIENT_ID,
                 "redirect_uri": redirect_uri,
-                "scope": getattr(settings, "XERO_SCOPES", "") or SCOPES,
+                "scope": settings.XERO_SCOPES or SCOPES,
                 "state": state,
             }
         )
