@@ -756,12 +756,29 @@ def _push_customers(connection, run, caller):
             "currency": customer.currency,
         }
         try:
-            record = caller("upsert", "contact", data, idempotency_key=f"peakflo-customer-{customer.pk}")
+            record = _upsert_or_match(
+                caller, "contact", data, f"peakflo-customer-{customer.pk}", name=customer.name
+            )
         except ConnectorError as error:
             _fail(run, _Named("contact", customer.code), str(error))
             continue
         Customer.objects.filter(pk=customer.pk).update(external_id=record.external_id)
         _count(run, "pushed")
+
+
+def _upsert_or_match(caller, kind, data, idempotency_key, **match):
+    """Create the record there; if it is refused because one with the same name or number exists
+    (QuickBooks 6240 / 6140: made by an earlier run whose answer was lost, or by a person), take
+    that one — where the connector can look it up — rather than fail every run."""
+    try:
+        return caller("upsert", kind, data, idempotency_key=idempotency_key)
+    except ConnectorError:
+        if not hasattr(caller.connector, "find"):
+            raise
+        found = caller("find", kind, **match)
+        if found is None:
+            raise
+        return found
 
 
 class _Named:
@@ -814,7 +831,9 @@ def _push_credit_notes(connection, run, caller):
             "reason": note.reason,
         }
         try:
-            record = caller("upsert", "credit_note", data, idempotency_key=f"peakflo-credit-{note.pk}")
+            record = _upsert_or_match(
+                caller, "credit_note", data, f"peakflo-credit-{note.pk}", number=note.number
+            )
             if note.invoice_id and note.invoice.external_id:
                 caller(
                     "allocate_credit",

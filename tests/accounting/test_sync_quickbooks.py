@@ -161,3 +161,14 @@ def test_the_same_changes_read_twice_change_nothing_and_a_dead_run_resumes(quick
     assert Invoice.objects.count() == 300 and Customer.objects.count() == 20
     assert_books_equal(quickbooks)
     assert timezone.now() - connection.connected_at < dt.timedelta(minutes=10)
+
+
+def test_a_customer_whose_name_quickbooks_already_has_is_linked_not_duplicated(quickbooks, connection):
+    dormant = quickbooks.qb_create("Customer", {"DisplayName": "Dormant Co"})["Id"]
+    quickbooks.qb_update("Customer", dormant, {"Active": False})  # not read as a live contact
+    here = Customer.objects.create(code="DORM", name="Dormant Co", currency="USD")
+    run = run_sync(connection)
+    assert run.status == SyncStatus.SUCCEEDED and run.failed == 0, run.errors
+    here.refresh_from_db()
+    assert here.external_id == dormant, "QuickBooks refused a second 'Dormant Co'; the sync took its own"
+    assert [c["DisplayName"] for c in quickbooks.qb_all("Customer")] == ["Dormant Co"]
