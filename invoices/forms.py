@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from customers.models import Customer
-from peakflo.uploads import MAX_FILE_BYTES, check_upload
+from peakflo.uploads import check_spreadsheet
 
 from .models import Invoice, PaymentMethod
 from .services import LineInput
@@ -157,12 +157,5 @@ class ImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        try:
-            check_upload(upload, allowed={XLSX, "text/plain"})
-        except ValidationError:
-            if upload.size == 0 or upload.size > MAX_FILE_BYTES:
-                raise  # its own message says empty or too large
-            raise ValidationError(
-                f"{upload.name} is not an Excel (.xlsx) or CSV file; save it as one (the template is .xlsx)."
-            ) from None
+        check_spreadsheet(upload)
         return upload

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from customers.models import Customer
 from peakflo.models import validate_currency
+from peakflo.uploads import check_spreadsheet
 
 from .models import Invoice, PaymentMethod
 from .services import money
@@ -91,4 +92,5 @@ class PaymentImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size == 0:
             raise ValidationError("The file is empty.")
+        check_spreadsheet(upload)
         return upload

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from . import emails
 from .models import Company, Role, User
 from .services import COMPANY_FIELDS
-from .uploads import IMAGES, sniff_content_type
+from .uploads import IMAGES, check_upload
 
 LOGO_MAX_BYTES = 2 * 1024 * 1024
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
@@ -133,8 +133,7 @@ class CompanyForm(forms.ModelForm):
                 raise ValidationError(
                     f"{logo.name} is {logo.size / 1024 / 1024:.1f} MB; a logo may be at most 2 MB."
                 )
-            if sniff_content_type(logo) not in IMAGES:
-                raise ValidationError(f"{logo.name} is not a PNG, JPEG, GIF or WebP image.")
+            check_upload(logo, allowed=IMAGES, max_bytes=LOGO_MAX_BYTES)
         return logo
 
     @staticmethod

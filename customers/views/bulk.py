@@ -2,11 +2,12 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from peakflo import uploads
 from peakflo.models import Company, Role
 
 from .. import imports, services
@@ -149,8 +150,11 @@ def _spreadsheet_page(request, *, template, run, template_url):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
+            uploads.check_spreadsheet(upload)
             context["summary"] = run(data=upload.read(), filename=upload.name, actor=request.user)
             context["filename"] = upload.name
+        except ValidationError as refused:
+            context["errors"], context["total_errors"] = refused.messages, 1
         except imports.SpreadsheetError as exc:
             context["errors"], context["total_errors"] = [str(exc)], 1
         except imports.ImportRejected as rejected:
