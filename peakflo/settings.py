@@ -83,6 +83,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "peakflo.request_id.RequestIdMiddleware",  # first, so every answer carries X-Request-ID
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -210,13 +211,11 @@ HEARTBEAT_MAX_AGE_SECONDS = envint("HEARTBEAT_MAX_AGE_SECONDS", 180)
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-}
+# Logs go to stderr: JSON lines with request_id / task_id when DEBUG is off, readable text with DEBUG.
+# Importing request_id also hands Celery's worker and beat logging to this config.
+from peakflo.request_id import logging_config  # noqa: E402
+
+LOGGING = logging_config(json_lines=not DEBUG, level=env("LOG_LEVEL", "INFO"))
 
 # Reminder channels (workflows/channels) and dispatch. Every provider is optional: a channel whose
 # credentials are empty fails its messages with "… is not configured: set …", never drops them.
