@@ -40,6 +40,8 @@ class AcceptInvitationView(ActiveUserMixin, auth_views.PasswordResetConfirmView)
     template_name = "registration/accept_invitation.html"
     token_generator = invitation_token_generator
     post_reset_login = True
+    # Two backends are configured (django-axes only counts attempts), so say which one signs in.
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
     success_url = reverse_lazy("dashboard")
     title = "Choose your password"
 

@@ -11,3 +11,6 @@ from peakflo.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405
+# Login throttling is off for the suite, whose tests sign in with client.login (no request for axes to
+# count); tests/peakflo/test_login_throttling.py turns it on for itself.
+AXES_ENABLED = False
