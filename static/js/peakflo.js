@@ -1,5 +1,5 @@
-// The shell's few behaviours: the phone menu and dismissible messages. Delegated, so they work
-// on content htmx swaps in later.
+// The shell's few behaviours: the phone menu, dismissible messages, dialogs and select-all boxes.
+// Delegated, so they work on content htmx swaps in later; no inline handlers (the CSP forbids them).
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -25,7 +25,32 @@
       setNav(false);
     } else if (event.target.closest("[data-dismiss]")) {
       dismiss(event.target.closest(".alert"));
+    } else if (event.target.closest("[data-open-dialog]")) {
+      // A link that opens its form in a dialog; without script it goes to the form's own page.
+      var dialog = document.getElementById(event.target.closest("[data-open-dialog]").dataset.openDialog);
+      if (dialog) {
+        event.preventDefault();
+        dialog.showModal();
+      }
+    } else if (event.target.closest("[data-dialog-close]")) {
+      event.target.closest("dialog").close();
     }
+  });
+
+  // A "select all" box ticks or clears the boxes named in data-check-all within its form.
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-check-all]");
+    if (!all) return;
+    (all.form || document).querySelectorAll("input[name='" + all.dataset.checkAll + "']").forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
+  // Content loaded into a dialog by htmx, then the dialog opened (instead of hx-on, which needs eval).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var opener = event.target.closest && event.target.closest("[data-open-dialog-after-request]");
+    var dialog = opener && document.getElementById(opener.dataset.openDialogAfterRequest);
+    if (dialog && !dialog.open) dialog.showModal();
   });
 
   document.addEventListener("keydown", function (event) {
