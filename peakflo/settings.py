@@ -159,6 +159,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Wrong passwords while locked out do not push the end of the lockout further away.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_FORM_FIELD = "username"  # the login form's field and authenticate()'s keyword for the email
 AXES_USERNAME_CALLABLE = "peakflo.lockout.username"  # emails are case-insensitive here
 AXES_LOCKOUT_CALLABLE = "peakflo.lockout.locked_out"  # the login page, saying why and for how long
 # The client address is REMOTE_ADDR, as for the portal's limits: a forwarded-for header is the client's
