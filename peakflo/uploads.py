@@ -81,8 +81,11 @@ def max_upload_bytes():
     return int(getattr(settings, "UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
-def _megabytes(size):
-    return f"{size / (1024 * 1024):g}"
+def _size(size, *, exact=True):
+    """10 MB, 64 KB: limits said as set; a file's own size rounded (12.3 MB, 70 KB)."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):{'g' if exact else '.1f'}} MB"
+    return f"{size / 1024:{'g' if exact else '.0f'}} KB"
 
 
 def _extension(name):
@@ -154,8 +157,8 @@ def _check_size(upload, max_bytes):
     limit = max_upload_bytes() if max_bytes is None else max_bytes
     if upload.size > limit:
         raise ValidationError(
-            f"{upload.name} is larger than {_megabytes(limit)} MB "
-            f"({upload.size / (1024 * 1024):.1f} MB): make it smaller or send it in parts."
+            f"{upload.name} is larger than {_size(limit)} ({_size(upload.size, exact=False)}): "
+            "make it smaller or send it in parts."
         )
     if upload.size == 0:
         raise ValidationError(f"{upload.name} is empty.")
