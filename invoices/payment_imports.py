@@ -5,8 +5,6 @@ Rows with the same Date + Customer ID + Reference are one payment. An import che
 then records all payments or none, through `record_payment`.
 """
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -15,6 +13,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from customers.models import Customer
+from peakflo import spreadsheets
 
 from .imports import CURRENCIES, ImportRejected, RowError, _Row
 from .models import ZERO, Invoice, InvoiceStatus, Payment, PaymentAllocation, PaymentMethod, PaymentSource
@@ -56,11 +55,7 @@ def export_rows(payments):
 
 
 def write_csv(headers, rows):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return spreadsheets.write_csv(headers, rows)
 
 
 METHODS = {

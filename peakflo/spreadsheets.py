@@ -107,7 +107,8 @@ def read_table(
 
 
 def neutralise(value):
-    """Keep user text from running as a formula when the export is opened in a spreadsheet."""
+    """Keep user text from running as a formula when the export is opened in a spreadsheet (OWASP:
+    a leading = + - @ tab or CR gets an apostrophe). Numbers and dates are not text and stay as they are."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
@@ -123,6 +124,15 @@ def write_xlsx(headers: list[str], rows: Iterable[Iterable], *, sheet_title: str
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def write_csv(headers: list[str], rows: Iterable[Iterable]) -> bytes:
+    """CSV in UTF-8 with Excel's line ends; user text is neutralised as in write_xlsx, numbers stay numbers."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows([neutralise(value) for value in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
 
 
 def estimate_rows(data: bytes) -> int:
