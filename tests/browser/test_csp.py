@@ -4,6 +4,7 @@ behaviours that used to be inline (dialogs, select-all, the invoice totals, htmx
 import pytest
 from django.urls import reverse
 
+from peakflo import settings as production_settings
 from peakflo.models import Company
 from portal.links import make_link
 from portal.models import LinkPurpose
@@ -20,6 +21,13 @@ document.addEventListener("securitypolicyviolation", function (event) {
   console.error("CSP violation: " + event.violatedDirective + " blocked " + (event.blockedURI || "inline"));
 });
 """
+
+
+@pytest.fixture(autouse=True)
+def production_policy(settings):
+    # The test settings add 'unsafe-eval' for Playwright's wait_for_function; not here.
+    settings.SECURE_CSP = production_settings.SECURE_CSP
+    assert "'unsafe-eval'" not in str(settings.SECURE_CSP)
 
 
 @pytest.fixture
@@ -59,6 +67,7 @@ def visit(page, url):
     assert response.status == 200, url
     policy = response.headers["content-security-policy"]
     assert "script-src 'self' 'nonce-" in policy and "default-src 'self'" in policy, url
+    assert "unsafe-eval" not in policy and "unsafe-inline" not in policy.split("style-src-attr")[0], url
     page.wait_for_load_state("networkidle")
     return response
 
