@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import list_currencies
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from customers import timeline
@@ -40,6 +40,18 @@ class ImportRejected(Exception):
         self.errors = list(errors)
         self.total_errors = total_errors or len(self.errors)
         super().__init__(f"{self.total_errors} problem(s); nothing was imported. First: {self.errors[0]}")
+
+
+class ImportInterrupted(Exception):
+    """The database connection was lost during the import, which was rolled back whole."""
+
+    def __init__(self, filename, cause):
+        connection.close()  # broken: the next query (the job's record of it, say) opens a new one
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        super().__init__(
+            f"The database connection was lost while importing {filename or 'the file'} ({reason}); "
+            "nothing was imported. Import the file again."
+        )
 
 
 @dataclass
@@ -274,7 +286,10 @@ def parse_invoices(data, *, filename="", progress=None, actor=None):
 
 def import_invoices(*, data, filename="", actor=None, progress=None):
     """Import every invoice of the file, or none of them; record each on its customer's timeline."""
-    invoices = parse_invoices(data, filename=filename, progress=progress, actor=actor)
+    try:
+        invoices = parse_invoices(data, filename=filename, progress=progress, actor=actor)
+    except DatabaseError as exc:
+        raise ImportInterrupted(filename, exc) from exc
     summary = ImportSummary()
     now = timezone.now()
     try:
@@ -303,6 +318,12 @@ def import_invoices(*, data, filename="", actor=None, progress=None):
         raise ImportRejected(
             [RowError(0, "invoice number", f"a number was taken while importing ({exc}).")]
         ) from None
+    except DatabaseError as exc:
+        # The connection was lost (a server restart, the backend ended): the transaction was committed
+        # whole or rolled back whole. Which one, a new connection tells.
+        interrupted = ImportInterrupted(filename, exc)  # closes the broken connection
+        if not invoices or not Invoice.objects.filter(number=invoices[0].number).exists():
+            raise interrupted from exc
     summary.created = len(invoices)
     summary.customers = len({invoice.customer_id for invoice in invoices})
     for invoice in invoices:
@@ -347,7 +368,7 @@ def run_import_job(job):
     except ImportRejected as rejected:
         job.status, job.errors = ImportJob.Status.FAILED, [str(error) for error in rejected.errors]
         job.summary = {"problems": rejected.total_errors}
-    except SpreadsheetError as exc:
+    except (SpreadsheetError, ImportInterrupted) as exc:
         job.status, job.errors, job.summary = ImportJob.Status.FAILED, [str(exc)], {"problems": 1}
     else:
         job.status, job.errors = ImportJob.Status.DONE, []

@@ -18,7 +18,12 @@ def _copy(model, columns, rows):
         sql.Identifier(model._meta.db_table), sql.SQL(", ").join(sql.Identifier(f.column) for f in columns)
     )
     count = 0
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+    # psycopg's own cursor: its errors are made Django's (IntegrityError, OperationalError …) by hand.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(statement) as copy,
+    ):
         for row in rows:
             if json_positions:
                 row = list(row)

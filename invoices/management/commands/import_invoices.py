@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from invoices.imports import ImportRejected, import_invoices
+from invoices.imports import ImportInterrupted, ImportRejected, import_invoices
 from peakflo.spreadsheets import SpreadsheetError
 
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
         try:
             summary = import_invoices(data=file.read_bytes(), filename=file.name, progress=progress)
-        except SpreadsheetError as exc:
+        except (SpreadsheetError, ImportInterrupted) as exc:
             raise CommandError(str(exc)) from None
         except ImportRejected as rejected:
             for error in rejected.errors:
