@@ -155,7 +155,9 @@ def test_a_worker_killed_mid_dispatch_sends_nothing_twice_and_leaves_the_uncerta
     send("workflows.dispatch", limit=10)
     wait_until(lambda: set(statuses()) == everyone, 40, why=processes.logs)
     wait_until(
-        lambda: not Message.objects.filter(status=MessageStatus.SENDING).exclude(to__in=sending_at_kill).exists(),
+        lambda: (
+            not Message.objects.filter(status=MessageStatus.SENDING).exclude(to__in=sending_at_kill).exists()
+        ),
         40,
         why=processes.logs,
     )
