@@ -231,6 +231,13 @@ def build_book():
     dispute = Dispute.objects.create(
         invoice=acme_invoice, customer=acme, reason=reason, raised_by_contact=ann, raised_at=timezone.now()
     )
+    other_dispute = Dispute.objects.create(
+        invoice=globex_invoice,
+        customer=globex,
+        reason=reason,
+        raised_by_contact=gus,
+        raised_at=timezone.now(),
+    )
     comment = DisputeComment.objects.create(
         dispute=dispute,
         author_contact=ann,
@@ -277,6 +284,7 @@ def build_book():
         "customer_file": customer_file.pk,
         "reason": reason.pk,
         "dispute": dispute.pk,
+        "other_dispute": other_dispute.pk,
         "comment": comment.pk,
         "credit_note": credit_note.pk,
         "payment": payment.pk,
@@ -782,3 +790,96 @@ def test_get(key, book, db):
 def test_refused_post_changes_nothing(key, book, db):
     found = differences(key, book, "post", TABLE[key]["post"])
     assert not found, "\n".join(found)
+
+
+# --- Bodies that name someone else's rows ---------------------------------------------------------------
+def payment_body(book):
+    return {
+        "customer": book["customer"],
+        "date": Company.load().today().isoformat(),
+        "amount": "7.00",
+        "currency": "SGD",
+        "method": "bank_transfer",
+        "reference": "AUTHZ-BODY",
+    }
+
+
+def credit_note_body(book):
+    return {
+        "customer": book["customer"],
+        "invoice": book["invoice"],
+        "number": "AZ-CN-BODY",
+        "date": Company.load().today().isoformat(),
+        "amount": "3.00",
+        "currency": "SGD",
+        "reason": "Authz body",
+    }
+
+
+def question_body(book):
+    return {"body": "Is this mine?", "invoice": book["invoice"]}
+
+
+# (url name, body naming Alice's customer or invoice, who is refused, who is not and with which body).
+# The accepted POST proves the body is a real one; the refused one changes no row of our apps.
+FOREIGN_BODIES = [
+    ("payment_add", payment_body, "colleague", ("owner", payment_body)),
+    ("credit_note_add", credit_note_body, "colleague", ("owner", credit_note_body)),
+    # Gus may ask his own question; naming Acme's invoice in it is refused.
+    ("portal_messages", question_body, "portal_other", ("portal_other", lambda book: {"body": "Mine?"})),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "refused", "accepted"), FOREIGN_BODIES, ids=[case[0] for case in FOREIGN_BODIES]
+)
+def test_a_body_naming_alices_rows_is_refused(key, body, refused, accepted, book, db):
+    url = reverse(key)
+    before = rows_of_our_apps()
+    response = book["clients"][refused].post(url, body(book))
+    assert answer_of(response) in (200, 400, 403, 404), f"POST {url} as {refused}: {answer_of(response)}"
+    assert rows_of_our_apps() == before, f"POST {url} as {refused} naming Alice's rows changed rows"
+    actor, accepted_body = accepted
+    response = book["clients"][actor].post(url, accepted_body(book))
+    assert answer_of(response) == "to", response.content[:2000]
+    assert rows_of_our_apps() != before
+
+
+# A URL whose first id is the visitor's own (Bob's Globex, Gus's dispute) and whose second is Acme's:
+# the second must be looked up inside the first, never on its own.
+MIXED_IDS = [
+    ("customer_file", "colleague", {"pk": "other_customer", "file_pk": "customer_file"}),
+    ("invoice_file", "colleague", {"pk": "other_invoice", "file_pk": "customer_file"}),
+    ("contact_row", "colleague", {"pk": "other_customer", "contact_pk": "contact"}),
+    ("dispute_file", "colleague", {"pk": "other_dispute", "comment_pk": "comment"}),
+    ("portal_dispute_file", "portal_other", {"pk": "other_dispute", "comment_pk": "comment"}),
+]
+
+
+@pytest.mark.parametrize(("key", "actor", "ids"), MIXED_IDS, ids=[case[0] for case in MIXED_IDS])
+def test_an_id_of_alices_inside_ones_own_url_is_404(key, actor, ids, book, db):
+    url = reverse(key, kwargs={name: book[source] for name, source in ids.items()})
+    response = book["clients"][actor].get(url)
+    assert response.status_code == 404, f"GET {url} as {actor}: {answer_of(response)}"
+
+
+# A webhook with a forged signature is refused as one without: a session (even an admin's) is no key.
+FORGED = [
+    ("xero_webhook", {"X-Xero-Signature": "Zm9yZ2Vk"}, 401),
+    ("twilio_status", {"X-Twilio-Signature": "Zm9yZ2Vk"}, 403),
+    ("portal_stripe_webhook", {"Stripe-Signature": "t=1,v1=forged"}, 400),
+]
+
+
+@pytest.mark.parametrize(("key", "headers", "status"), FORGED, ids=[case[0] for case in FORGED])
+def test_a_forged_webhook_signature_is_refused(key, headers, status, book, db):
+    before = rows_of_our_apps()
+    for actor in ("anon", "admin"):
+        response = book["clients"][actor].post(
+            reverse(key),
+            data=b'{"events": [], "id": "evt_forged"}',
+            content_type="application/json",
+            headers=headers,
+        )
+        assert response.status_code == status, (actor, response.status_code, response.content[:300])
+    assert rows_of_our_apps() == before
