@@ -347,3 +347,6 @@ ACCOUNTING_HTTP_TIMEOUT_SECONDS = envint("ACCOUNTING_HTTP_TIMEOUT_SECONDS", 30)
 # Before reminders go out, books last synced longer ago than this are read again (invoices, credit
 # notes, payments); if that fails, the reminders of synced invoices wait for the next dispatch.
 ACCOUNTING_FRESH_MINUTES = envint("ACCOUNTING_FRESH_MINUTES", 5)
+
+# Uploads (attachments, imports, the logo) larger than this are refused, naming the file.
+UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
