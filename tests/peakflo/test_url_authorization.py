@@ -751,11 +751,11 @@ def test_every_url_pattern_has_a_rule():
 def differences(key, book, method, expected):
     url = url_for(key, book)
     found = []
+    before = rows_of_our_apps() if method == "post" else None
     for actor in ACTORS:
         if expected[actor] is None:
             continue
         client = book["clients"][actor]
-        before = rows_of_our_apps() if method == "post" else None
         response = getattr(client, method)(url)
         got = answer_of(response)
         if got == 200 and method == "get" and actor in MUST_NOT_SEE_ACME and key not in NAMES_THE_CUSTOMER:
