@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from django.db import transaction
 from openpyxl import Workbook
 
 from customers.models import Activity, ActivityKind, Customer
@@ -102,3 +103,51 @@ def test_an_import_whose_connection_drops_is_applied_not_at_all_says_so_and_impo
     assert Invoice.objects.filter(customer__code="D-07").count() == ROWS // CUSTOMERS
     assert sum(Invoice.objects.values_list("total", flat=True)) == Decimal(ROWS * 100)
     assert Activity.objects.filter(kind=ActivityKind.INVOICE_ISSUED).count() == ROWS
+
+
+def test_a_number_taken_by_someone_else_during_the_import_rejects_it_whole_and_says_why(
+    transactional_db, tmp_path
+):
+    for n in range(CUSTOMERS):
+        Customer.objects.create(code=f"D-{n:02d}", name=f"Dropped {n}", currency="SGD")
+    path = tmp_path / "november.xlsx"
+    workbook(path)
+    processes = Processes(tmp_path, "memory://")
+    watcher = psycopg.connect(database_url().replace("postgres://", "postgresql://"), autocommit=True)
+    try:
+        # A person saves invoice DROP-00042 while the import runs: the file was checked before that,
+        # so the import's COPY meets the number on the unique index, waits for the person's commit, fails.
+        with transaction.atomic():
+            Invoice.objects.create(
+                number="DROP-00042",
+                customer=Customer.objects.get(code="D-00"),
+                currency="SGD",
+                issue_date=dt.date(2026, 10, 1),
+                due_date=dt.date(2026, 10, 31),
+                subtotal=Decimal("5.00"),
+                total=Decimal("5.00"),
+                amount_due=Decimal("5.00"),
+            )
+            importing = import_command(processes, "import", path)
+            wait_until(
+                lambda: watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+                    [watcher.info.dbname],
+                ).fetchone()[0],
+                45,
+                why=processes.logs,
+            )
+        importing.wait(timeout=30)
+        output = processes.log("import")
+    finally:
+        processes.stop()
+        watcher.close()
+
+    assert importing.returncode != 0, output
+    assert "a number was taken while importing" in output
+    assert "nothing was imported" in output
+    assert "Traceback" not in output
+    assert list(Invoice.objects.filter(number__startswith="DROP-").values_list("number", flat=True)) == [
+        "DROP-00042"
+    ]
+    assert not Activity.objects.filter(kind=ActivityKind.INVOICE_ISSUED).exists()
