@@ -5,9 +5,14 @@ page added without a line in TABLE fails `test_every_url_pattern_has_a_rule` by 
 requested by nine visitors against one small book, with the URL's ids taken from that book, so the
 object-level answers are real: Bob, a colleague account manager, must get 404 on Alice's customer.
 
+The visitors: admin, ar_admin, collections, auditor (one user of each role); owner = Alice, account
+manager of Acme; colleague = Bob, account manager of Globex only; viewer = Vera, an account manager who
+is a default viewer of Acme; anon; portal_other = Gus, Globex's contact, signed in to the payer portal.
+
 Answers are written as status codes, or as where a redirect goes: "login" (/login/), "portal"
 (/portal/sign-in/), "admin_login" (/admin/login/), "to" (any other redirect: the action was done or
-the page moved on). A refused POST must also leave every row of our apps as it was.
+the page moved on). A refused POST must also leave every row of our apps as it was. A page that
+answers Bob or Gus 200 (and its HTMX partial) must not show a word of Acme's rows, Excel cells included.
 """
 
 import datetime as dt
