@@ -825,6 +825,18 @@ def question_body(book):
     return {"body": "Is this mine?", "invoice": book["invoice"]}
 
 
+def paid_notice_body(invoice):
+    def body(book):
+        return {
+            "amount": "100.00",
+            "date": Company.load().today().isoformat(),
+            "reference": "AUTHZ-TT",
+            "invoices": [book[invoice]],
+        }
+
+    return body
+
+
 # (url name, body naming Alice's customer or invoice, who is refused, who is not and with which body).
 # The accepted POST proves the body is a real one; the refused one changes no row of our apps.
 FOREIGN_BODIES = [
@@ -832,6 +844,13 @@ FOREIGN_BODIES = [
     ("credit_note_add", credit_note_body, "colleague", ("owner", credit_note_body)),
     # Gus may ask his own question; naming Acme's invoice in it is refused.
     ("portal_messages", question_body, "portal_other", ("portal_other", lambda book: {"body": "Mine?"})),
+    # Gus tells of a bank transfer for his own invoice; for Acme's it is refused.
+    (
+        "portal_paid_notice",
+        paid_notice_body("invoice"),
+        "portal_other",
+        ("portal_other", paid_notice_body("other_invoice")),
+    ),
 ]
 
 
