@@ -148,7 +148,9 @@ def test_the_portal_runs_under_the_policy(live_server, watched, book):
     assert watched.problems == []
 
 
-def test_a_locked_out_sign_in_shows_why_on_the_login_page(live_server, watched, am_alice, settings):
+def test_a_locked_out_sign_in_shows_why_on_the_login_page(
+    live_server, watched, am_alice, settings, screenshot
+):
     settings.AXES_ENABLED = True  # off for the suite (client.login); this test is about it
     page = watched()
     for _ in range(5):
@@ -161,5 +163,8 @@ def test_a_locked_out_sign_in_shows_why_on_the_login_page(live_server, watched, 
     assert "locked for 15 minutes" in alert.inner_text()
     assert page.url == f"{live_server.url}/login/"
     assert page.locator("input[name=username]").input_value() == am_alice.email
-    page.screenshot(path="/tmp/secset/locked-out-laptop.png", full_page=True)
+    screenshot(page, "login-locked-out-laptop")
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "login-locked-out-phone")
     assert watched.problems == []
