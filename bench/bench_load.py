@@ -276,6 +276,16 @@ def summarise(times, server_log):
     report("pages p95", percentile(values, 0.95), "ms", P95_LIMIT_MS)
     for name, rows in sorted(by_name.items()):
         report(f"  {name} p95", percentile([ms for ms, _ in rows], 0.95), "ms", P95_LIMIT_MS)
+    # The 50 logins (a deliberately slow password hash each) load the first seconds: the pages after them.
+    last_login = max(at for name, _, _, at in times if name == "login")
+    after = [ms for name, ms, _, at in times if not name.startswith("login") and at - ms / 1000 > last_login]
+    if after:
+        report(
+            f"pages p95 after the last login ({len(after)} requests)",
+            percentile(after, 0.95),
+            "ms",
+            P95_LIMIT_MS,
+        )
     everything = [ms for _, ms, _, _ in times]
     report("all requests p95 (with the logins)", percentile(everything, 0.95), "ms", P95_LIMIT_MS)
     print(f"errors: {errors} (limit 0)")
