@@ -39,6 +39,7 @@ HEADERS = {
     "proxy": "edge-7f3a9c21.42",
     "huge": "a" * 5000,
     "injected": 'x" , "level": "CRITICAL',
+    "newline": 'ok\n{"level": "CRITICAL", "message": "forged"}',
 }
 
 
@@ -89,7 +90,7 @@ def test_request_log_line_is_json_with_the_request_id_of_the_response(production
 def test_every_request_gets_its_own_id(production):
     answers, lines = production
     ids = [answer["request_id"] for answer in answers.values()]
-    assert len(set(ids)) == len(ids) == 4
+    assert len(set(ids)) == len(ids) == len(HEADERS)
 
 
 def test_id_from_the_proxy_is_kept(production):
@@ -99,7 +100,7 @@ def test_id_from_the_proxy_is_kept(production):
     assert line["request_id"] == "edge-7f3a9c21.42"
 
 
-@pytest.mark.parametrize("name", ["huge", "injected"])
+@pytest.mark.parametrize("name", ["huge", "injected", "newline"])
 def test_huge_or_malicious_id_is_replaced(production, name):
     answers, lines = production
     replaced = answers[name]["request_id"]
@@ -108,6 +109,7 @@ def test_huge_or_malicious_id_is_replaced(production, name):
     assert line["request_id"] == replaced
     assert line["level"] == "WARNING"
     assert not any(HEADERS[name] in text for text in lines)
+    assert not [r for r in json_lines(lines) if r.get("message") == "forged"]
 
 
 def test_every_line_is_json_and_task_lines_carry_the_task_id(production):
