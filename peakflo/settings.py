@@ -255,8 +255,10 @@ SECURE_CSP = {
 DEFAULT_EXCEPTION_REPORTER_FILTER = "peakflo.error_reports.SecretsFilter"
 
 SILENCED_SYSTEM_CHECKS = []
-if not DEBUG:
-    # Production runs behind a proxy that terminates TLS and says so in X-Forwarded-Proto.
+# Production is served over https (SITE_URL says so), behind a proxy that terminates TLS and says so
+# in X-Forwarded-Proto. A SITE_URL of plain http (a first look with docker compose on localhost) keeps
+# cookies usable over http; `manage.py check --deploy` then lists what that leaves out.
+if not DEBUG and SITE_URL.startswith("https://"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's own health check speaks plain HTTP

@@ -88,7 +88,7 @@ SECRET_KEY = "a-long-random-production-key-" + "x7Qp2Lm9Zr4Tv8Nk3Hs6Wd1Fb5Jc0Yg"
 
 
 def production(**extra):
-    """The environment of a production process: DEBUG off, a real key, a host name."""
+    """The environment of a production process: DEBUG off, a real key, a host name served over https."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -99,6 +99,7 @@ def production(**extra):
         DEBUG="false",
         SECRET_KEY=SECRET_KEY,
         ALLOWED_HOSTS="peakflo.example.com",
+        SITE_URL="https://peakflo.example.com",
         DJANGO_SETTINGS_MODULE="peakflo.settings",
         DATABASE_URL=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/peakflo"),
     )
@@ -323,3 +324,14 @@ def test_a_failed_sync_logs_no_token(xero, admin_user, caplog):  # noqa: F811
     logged = caplog.text + "".join(logging.Formatter().format(record) for record in caplog.records)
     assert "503" in logged
     assert tokens["access_token"] not in logged and tokens["refresh_token"] not in logged
+
+
+def test_a_plain_http_site_url_is_a_trial_whose_gaps_check_deploy_names():
+    """docker compose on http://localhost:8000 must let people sign in (no Secure cookies, no
+    redirect to an https that is not there), and `check --deploy` says so."""
+    result = run(
+        ["manage.py", "check", "--deploy"], SITE_URL="http://localhost:8000", ALLOWED_HOSTS="localhost"
+    )
+    output = result.stdout + result.stderr
+    assert "security.W012" in output and "security.W016" in output, output  # session and CSRF cookies
+    assert "security.W008" in output, output  # no redirect to https
