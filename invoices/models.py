@@ -69,6 +69,9 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["status", "due_date"], name="invoice_status_due_idx"),
             models.Index(fields=["customer", "status"], name="invoice_customer_status_idx"),
+            # the invoice list's default order: its first page walks 50 entries instead of sorting
+            # an account manager's third of a million invoices (580 → 150 ms under load, bench_load)
+            models.Index(fields=["-issue_date", "-id"], name="invoice_newest_idx"),
         ]
         constraints = [
             models.CheckConstraint(
