@@ -167,6 +167,16 @@ def aged_amounts(in_scope, *, today, as_of, manager_path="account_manager"):
     return amounts
 
 
+# The aging buckets of the report from the kept figures' columns (over 90 = 91–180 + doubtful).
+_KEPT_BUCKETS = {
+    "current": _sum("current"),
+    "d1_30": _sum("d1_30"),
+    "d31_60": _sum("d31_60"),
+    "d61_90": _sum("d61_90"),
+    "d90_plus": _sum(F("d91_180") + F("doubtful")),
+}
+
+
 def _figures_by_manager(scope):
     """Today's amounts per account manager from the figures kept ready (reports.figures).
 
@@ -176,13 +186,7 @@ def _figures_by_manager(scope):
     rows = (
         CustomerFigures.objects.filter(scope.of())
         .values(manager=F("account_manager"))
-        .annotate(
-            current=_sum("current"),
-            d1_30=_sum("d1_30"),
-            d31_60=_sum("d31_60"),
-            d61_90=_sum("d61_90"),
-            d90_plus=_sum(F("d91_180") + F("doubtful")),
-        )
+        .annotate(**_KEPT_BUCKETS)
         .order_by()
     )
     return {row.pop("manager"): row for row in rows}
@@ -193,13 +197,7 @@ def _kept_books_by_manager():
     rows = (
         PortfolioBook.objects.filter(partition=Partition.MANAGER)
         .values(manager=F("user"))
-        .annotate(
-            current=_sum("current"),
-            d1_30=_sum("d1_30"),
-            d31_60=_sum("d31_60"),
-            d61_90=_sum("d61_90"),
-            d90_plus=_sum(F("d91_180") + F("doubtful")),
-        )
+        .annotate(**_KEPT_BUCKETS)
         .order_by()
     )
     return {row.pop("manager"): row for row in rows}
