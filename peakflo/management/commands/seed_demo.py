@@ -290,7 +290,7 @@ class Command(BaseCommand):
             created += 1
         # a credit limit on the standard workflow, so Credit control and the hold badges show something
         Workflow.objects.filter(is_default=True, credit_limit_amount=None, credit_limit_days=None).update(
-            credit_limit_amount=Decimal("250000"), credit_limit_days=120
+            credit_limit_amount=Decimal("250000"), credit_limit_days=210
         )
         total = Invoice.objects.filter(customer__code__in=[f"C-{1000 + i}" for i in range(1, 41)]).count()
         self.stdout.write(f"Demo customers: {created} created, {skipped} already there; {total} invoices.")
