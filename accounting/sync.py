@@ -26,7 +26,8 @@ import re
 import time
 from decimal import Decimal
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -109,6 +110,28 @@ class TokenBucket:
         self.tokens -= 1
 
 
+class UnlinkedCustomers:
+    """Customers made here and not linked to the accounting system yet, by customer ID and by
+    normalised name: read once a run, and only when a contact has no customer by its id."""
+
+    def __init__(self):
+        self.by_code = self.by_name = None
+
+    def take(self, number, name):
+        """The customer a new contact matches (then no longer free to match another), or None."""
+        if self.by_code is None:
+            customers = Customer.objects.filter(external_id__isnull=True).only(
+                "pk", "code", "name", "currency"
+            )
+            self.by_code = {c.code: c for c in customers}
+            self.by_name = {normalised_name(c.name): c for c in self.by_code.values()}
+        customer = self.by_code.get(number or "") or self.by_name.get(normalised_name(name))
+        if customer is not None:
+            self.by_code.pop(customer.code, None)
+            self.by_name.pop(normalised_name(customer.name), None)
+        return customer
+
+
 class Caller:
     """Calls the connector with the run's patience: keeps under the provider's calls a minute,
     waits out 429s, retries 5xx and timeouts with backoff, refreshes an expired token once."""
@@ -119,6 +142,7 @@ class Caller:
         self.sleep = sleep
         self.refreshed = False
         self.bucket = TokenBucket(connector.calls_per_minute, sleep=sleep)
+        self.unlinked = UnlinkedCustomers()  # the run's, for matching contacts
 
     def __call__(self, method, *args, **kwargs):
         attempt = waits = 0  # failures retried, rate-limit waits: counted apart
@@ -241,20 +265,48 @@ def _pull(connection, run, caller, kind, *, full):
         page_token = page.next_page
 
 
+# What one bad record can raise while it is applied (not a lost connection: that ends the run).
+BAD_RECORD = (IntegrityError, DataError, ValidationError, KeyError, ValueError, TypeError, ArithmeticError)
+
+
 def _apply_page(connection, run, caller, kind, records, *, cursor, retried=frozenset()):
-    """Apply one page and move the cursor in the same transaction."""
-    run.page_failed = set()
+    """Apply one page and move the cursor in the same transaction. If one record spoils the page,
+    the records go in one at a time, each in its own savepoint, and the ones that fail are kept
+    (named in the run's errors) to be read again next run: the rest of the page is not held back."""
+    before = (run.created, run.updated, run.failed, run.errors)
+    try:
+        with transaction.atomic():
+            run.page_failed = set()
+            APPLY[kind](connection, run, caller, records)
+            _move_cursor(connection, run, kind, cursor, retried)
+        return
+    except BAD_RECORD:
+        # that attempt was rolled back: so are its counts and the customers it linked
+        run.created, run.updated, run.failed, run.errors = before
+        caller.unlinked = UnlinkedCustomers()
     with transaction.atomic():
-        APPLY[kind](connection, run, caller, records)
-        retry = connection.cursors.get("retry", {})
-        still = (set(retry.get(kind, [])) - retried) | {i for k, i in run.page_failed if k == kind}
-        retry = {k: ids for k, ids in {**retry, kind: sorted(still)}.items() if ids}
-        cursors = {**connection.cursors, "retry": retry}
-        if cursor:
-            cursors[kind] = cursor
-        if cursors != connection.cursors:
-            connection.cursors = cursors
-            Connection.objects.filter(pk=connection.pk).update(cursors=cursors)
+        run.page_failed = set()
+        for record in records:
+            try:
+                with transaction.atomic():
+                    APPLY[kind](connection, run, caller, [record])
+            except BAD_RECORD as error:
+                caller.unlinked = UnlinkedCustomers()
+                _fail(run, record, f"could not be applied: {error}".strip())
+        _move_cursor(connection, run, kind, cursor, retried)
+
+
+def _move_cursor(connection, run, kind, cursor, retried):
+    """Store the page's cursor and the ids to read again (those that failed, less those retried)."""
+    retry = connection.cursors.get("retry", {})
+    still = (set(retry.get(kind, [])) - retried) | {i for k, i in run.page_failed if k == kind}
+    retry = {k: ids for k, ids in {**retry, kind: sorted(still)}.items() if ids}
+    cursors = {**connection.cursors, "retry": retry}
+    if cursor:
+        cursors[kind] = cursor
+    if cursors != connection.cursors:
+        connection.cursors = cursors
+        Connection.objects.filter(pk=connection.pk).update(cursors=cursors)
 
 
 # --- applying what was read -----------------------------------------------------------------------
@@ -291,11 +343,6 @@ def apply_contacts(connection, run, caller, records):
     by_id = {
         c.external_id: c for c in Customer.objects.filter(external_id__in=[r.external_id for r in records])
     }
-    unlinked = list(
-        Customer.objects.filter(external_id__isnull=True).only("pk", "code", "name", "external_id")
-    )
-    by_code = {c.code: c for c in unlinked}
-    by_name = {normalised_name(c.name): c for c in unlinked}
     base_currency = Company.load().base_currency
     manager = default_account_manager()
     taken_codes = set()
@@ -315,9 +362,7 @@ def apply_contacts(connection, run, caller, records):
             continue
         linked = False
         if customer is None and not record.tombstone:
-            customer = by_code.pop(data.get("number") or "", None) or by_name.pop(
-                normalised_name(data.get("name")), None
-            )
+            customer = caller.unlinked.take(data.get("number"), data.get("name"))
             if customer is not None:
                 customer.external_id, linked = record.external_id, True
         if record.tombstone:

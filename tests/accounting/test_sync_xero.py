@@ -371,3 +371,24 @@ def test_a_call_that_times_out_is_retried(xero, connection, settings):
     assert run.status == SyncStatus.SUCCEEDED, run.errors
     assert run.waits and run.waits[0] == 1.0, "backed off once"
     assert_books_equal(xero)
+
+
+def test_a_record_that_cannot_be_applied_is_named_kept_for_next_run_and_holds_nothing_back(xero, connection):
+    book = a_book(xero)
+    too_long = xero.add_contact("Z" * 250)  # Xero allows 255 characters, a customer's name here 200
+    run = run_sync(connection)
+    assert run.status == SyncStatus.SUCCEEDED
+    assert run.failed == 1
+    [error] = run.errors
+    assert error["external_id"] == too_long and "could not be applied" in error["error"]
+    assert Customer.objects.filter(external_id=book["acme"]).exists(), "the rest of the page went in"
+    connection.refresh_from_db()
+    assert connection.cursors["retry"] == {"contact": [too_long]}
+    # Renamed in Xero, it goes in by id at the start of the next run, and the retry list empties.
+    xero.update("contact", too_long, Name="Zed Ltd")
+    again = run_sync(connection)
+    assert again.status == SyncStatus.SUCCEEDED and again.failed == 0, again.errors
+    assert Customer.objects.get(external_id=too_long).name == "Zed Ltd"
+    connection.refresh_from_db()
+    assert "contact" not in connection.cursors.get("retry", {})
+    assert_books_equal(xero)
