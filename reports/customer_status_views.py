@@ -10,7 +10,6 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from customers import services as customer_services
@@ -67,7 +66,8 @@ def _filtered(request, today):
 
 @login_required
 def customer_status(request):
-    today = Company.load().today()
+    company = Company.load()
+    today = company.today()
     filterset, ids = _filtered(request, today)
     as_of = filterset.as_of_day
     page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -79,7 +79,8 @@ def customer_status(request):
         "today": today,
         "as_of": as_of,
         "past": as_of < today,
-        "figures_taken_at": timezone.localtime(run.started_at, Company.load().tz) if run else None,
+        "company": company,
+        "figures_taken_at": run.started_at if run else None,
         "buckets": AGING_BUCKETS,
         "column_choices": COLUMN_CHOICES,
         "sort_choices": SORT_CHOICES,

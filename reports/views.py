@@ -11,13 +11,6 @@ def _account_manager_id(request):
     return int(value) if value.isdigit() else None
 
 
-def _taken_at(figures_run, company):
-    """When the kept figures were taken, in the company's time zone (like its days), or None."""
-    if figures_run is None:
-        return None
-    return f"{figures_run.started_at.astimezone(company.tz):%H:%M}"
-
-
 @login_required
 def dashboard(request):
     """The bird's-eye view of the receivables the user may see (or one account manager's, for admins)."""
@@ -31,7 +24,7 @@ def dashboard(request):
         "currency": company.base_currency,
         "today": today,
         "scope": scope,
-        "figures_taken": _taken_at(scope.figures_run, company),
+        "figures_taken_at": scope.figures_run and scope.figures_run.started_at,
         "customer_count": customer_count,
         "account_managers": list(selectors.account_managers_to_narrow_to(user)),
         "tasks": selectors.my_tasks_due(user, today=today),
