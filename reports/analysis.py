@@ -72,7 +72,7 @@ def _visible(user, path="customer"):
 # --- aging per account manager -------------------------------------------------------------------
 
 
-def _bucket_conditions(as_of, due_date="due_date"):
+def bucket_conditions(as_of, due_date="due_date"):
     """Per aging bucket, the condition on the invoice's due date (days past due at `as_of`)."""
     conditions = {}
     for key, _, first, last in AGING_BUCKETS:
@@ -148,7 +148,7 @@ def aged_amounts(in_scope, *, today, as_of, manager_path="account_manager"):
         )
         sums = {
             key: _sum(amount, filter=condition)
-            for key, condition in _bucket_conditions(as_of, f"{invoice}due_date").items()
+            for key, condition in bucket_conditions(as_of, f"{invoice}due_date").items()
         }
         return queryset.filter(in_scope(customer)).values(manager=manager).annotate(**sums).order_by()
 

@@ -71,13 +71,13 @@ def _render(request, template, context):
     return render(request, f"reports/{template}.html", context)
 
 
-def _xlsx(name, headers, rows, *, sheet_title, today):
+def xlsx_response(name, headers, rows, *, sheet_title, today):
     response = HttpResponse(write_xlsx(headers, rows, sheet_title=sheet_title), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{name}-{today:%Y-%m-%d}.xlsx"'
     return response
 
 
-def _money(value):
+def money_cell(value):
     return round(value, 2)
 
 
@@ -146,11 +146,16 @@ def aging_by_manager_export(request):
         f"Total ({currency})",
     ]
     rows = [
-        [line.name, line.customers, *(_money(amount) for _, amount in line.amounts()), _money(line.total)]
+        [
+            line.name,
+            line.customers,
+            *(money_cell(amount) for _, amount in line.amounts()),
+            money_cell(line.total),
+        ]
         for line in [*report["rows"], report["totals"]]
     ]
     sheet = f"Aging as of {report['as_of']:%Y-%m-%d}"
-    return _xlsx("aging-by-account-manager", headers, rows, sheet_title=sheet, today=today)
+    return xlsx_response("aging-by-account-manager", headers, rows, sheet_title=sheet, today=today)
 
 
 # --- the dashboard's aging card as of a date ------------------------------------------------------
@@ -238,7 +243,7 @@ def disputes_report_export(request):
     ]
     open_ = context["open"]
     rows = [
-        [line.reason, *line.in_order(), line.total, _money(line.amount)]
+        [line.reason, *line.in_order(), line.total, money_cell(line.amount)]
         for line in [*open_["rows"], open_["totals"]]
     ]
     rows.append([])
@@ -255,7 +260,7 @@ def disputes_report_export(request):
         rows.append([row["reason__name"], row["disputes"], _days(row["average"]), _days(row["median"])])
     totals = resolved["totals"]
     rows.append(["Total", totals["disputes"], _days(totals["average"]), _days(totals["median"])])
-    return _xlsx("disputes-report", headers, rows, sheet_title="Disputes", today=context["today"])
+    return xlsx_response("disputes-report", headers, rows, sheet_title="Disputes", today=context["today"])
 
 
 # --- actions -------------------------------------------------------------------------------------
@@ -306,4 +311,4 @@ def actions_report_export(request):
         for line in [*report["rows"], report["totals"]]
     ]
     sheet = f"Actions {context['period_from']:%Y-%m-%d} to {context['period_to']:%Y-%m-%d}"
-    return _xlsx("actions-report", headers, rows, sheet_title=sheet, today=context["today"])
+    return xlsx_response("actions-report", headers, rows, sheet_title=sheet, today=context["today"])

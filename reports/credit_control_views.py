@@ -7,10 +7,10 @@ from django.shortcuts import render
 from customers.models import Customer
 from peakflo.models import Company
 
-from .analysis_views import _money, _xlsx
+from .analysis_views import money_cell, xlsx_response
 from .credit_control import credit_control_rows, page_with_totals
 from .credit_control_filters import CreditControlFilter
-from .invoice_status_views import _bad_filters
+from .invoice_status_views import filter_errors
 from .selectors import kept_figures_run
 
 PAGE_SIZE = 50
@@ -28,7 +28,7 @@ def credit_control_report(request):
     company = Company.load()
     today = company.today()
     filterset, figures_run = _filtered(request, today)
-    bad_filters = _bad_filters(filterset)
+    bad_filters = filter_errors(filterset)
     page, totals = page_with_totals(filterset.qs, request.GET.get("page"), PAGE_SIZE)
     context = {
         "filter": filterset,
@@ -53,7 +53,7 @@ def credit_control_export(request):
     company = Company.load()
     today = company.today()
     filterset, _ = _filtered(request, today)
-    if bad := _bad_filters(filterset):
+    if bad := filter_errors(filterset):
         # Never export more than was asked for: say which filter is wrong instead.
         return HttpResponseBadRequest("The export was not made. " + " ".join(bad), content_type="text/plain")
     currency = company.base_currency
@@ -73,13 +73,13 @@ def credit_control_export(request):
             c.workflow_name or "",
             c.credit_limit_amount,
             c.credit_limit_days,
-            _money(c.exposure),
-            _money(c.overdue),
+            money_cell(c.exposure),
+            money_cell(c.overdue),
             c.days_overdue,
-            _money(c.over_by_amount) if c.over_by_amount is not None else None,
+            money_cell(c.over_by_amount) if c.over_by_amount is not None else None,
             c.over_by_days,
             local(c.credit_hold_since),
         ]
         for c in filterset.qs.iterator(chunk_size=2000)
     )
-    return _xlsx("credit-control", headers, rows, sheet_title="Credit control", today=today)
+    return xlsx_response("credit-control", headers, rows, sheet_title="Credit control", today=today)

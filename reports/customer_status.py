@@ -38,7 +38,7 @@ from customers.selectors import AGING_BUCKETS
 from invoices.models import ZERO, Invoice, PaymentAllocation
 from peakflo.models import Company
 
-from .analysis import _bucket_conditions, balance_at, sold_by
+from .analysis import balance_at, bucket_conditions, sold_by
 from .models import CustomerFigures, FiguresRun
 
 _MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -107,7 +107,7 @@ def _invoice_balances(*, today, as_of):
 
 def _figure_conditions(as_of):
     conditions = {"balance": Q(), "overdue": Q(due_date__lt=as_of)}
-    conditions.update(_bucket_conditions(as_of))
+    conditions.update(bucket_conditions(as_of))
     return conditions
 
 

@@ -45,7 +45,7 @@ from disputes.models import Dispute, DisputeStatus
 from invoices.models import Invoice, InvoiceStatus
 from workflows.models import ActionRun, Channel, Message, MessageStatus, RunStatus, Task, TaskStatus
 
-from .analysis import _bucket_conditions, balance_at, credited_after, paid_after, sold_by
+from .analysis import balance_at, bucket_conditions, credited_after, paid_after, sold_by
 from .selectors import AGING_BUCKETS, DaysBetween
 
 # A message counts as an action taken once the provider accepted it.
@@ -115,7 +115,7 @@ class View:
 
     def bucket(self, key):
         """Owing at the date and in the aging bucket `key` (days past due then)."""
-        return self.owing() & _bucket_conditions(self.as_of)[key]
+        return self.owing() & bucket_conditions(self.as_of)[key]
 
 
 def _last_message(field, until):

@@ -85,7 +85,7 @@ def _filtered_rows(request, company):
     return InvoiceStatusFilter(request.GET or None, user=request.user, today=company.today(), tz=company.tz)
 
 
-def _bad_filters(filterset):
+def filter_errors(filterset):
     """'Days overdue from: Enter a number.' for each filter that could not be read (none when unbound)."""
     if not filterset.is_bound or filterset.is_valid():
         return []
@@ -106,7 +106,7 @@ def status_label(invoice):
 def invoice_status_report(request):
     company = Company.load()
     filterset = _filtered_rows(request, company)
-    bad_filters = _bad_filters(filterset)
+    bad_filters = filter_errors(filterset)
     page = None
     if not bad_filters:
         page = InvoicePaginator(filterset, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -163,7 +163,7 @@ def _export_row(i, *, tz, past):
 def invoice_status_export(request):
     company = Company.load()
     filterset = _filtered_rows(request, company)
-    if bad := _bad_filters(filterset):
+    if bad := filter_errors(filterset):
         # Never export more than was asked for: say which filter is wrong instead.
         return HttpResponseBadRequest("The export was not made. " + " ".join(bad), content_type="text/plain")
     view = filterset.view

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from peakflo.models import Company
 
 from . import team_activity
-from .analysis_views import _xlsx
+from .analysis_views import xlsx_response
 from .team_activity_filters import TeamActivityFilter
 
 PEOPLE_PER_PAGE = 20
@@ -65,4 +65,4 @@ def team_activity_export(request):
     team = report["team"]
     rows.append(["Team", "Total", *team.in_order(), team.total])
     sheet = f"Activity {context['period_from']:%Y-%m-%d} to {context['period_to']:%Y-%m-%d}"
-    return _xlsx("team-activity", headers, rows, sheet_title=sheet, today=context["today"])
+    return xlsx_response("team-activity", headers, rows, sheet_title=sheet, today=context["today"])

@@ -273,7 +273,7 @@ def _sheet(response):
     return [list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
 
 
-def _money(value):
+def money_cell(value):
     """Whole money as the page prints it, its no-break space read as a space."""
     return " ".join(whole_money(value, "SGD").split())
 
@@ -433,7 +433,7 @@ def test_the_disputes_page_and_export_agree_and_keep_to_the_users_customers(clie
     for row in open_rows:
         page = _row_cells(html, "reason", row[0])
         assert page[1:5] == [str(n) if n else ("—" if row[0] != "Total" else "0") for n in row[1:5]]
-        assert page[5:] == [str(row[5]), _money(row[6])]
+        assert page[5:] == [str(row[5]), money_cell(row[6])]
     assert [row[:2] for row in resolved_rows] == [["Wrong amount", 3], ["Total", 3]]
     for row in resolved_rows:
         page = _row_cells(html, "resolved", row[0])
