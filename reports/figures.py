@@ -170,11 +170,29 @@ def portfolio_books():
             )
 
 
+# pg_try_advisory_xact_lock key: "pk" "fg" (peakflo figures), like the tick's.
+FIGURES_LOCK = 0x706B_6667
+
+
+def _take_figures_lock():
+    """True when this transaction may rebuild; a rebuild already under way makes this one a no-op
+    (two at once would wait on each other's deletes). SQLite serialises writers by itself."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [FIGURES_LOCK])
+        return cursor.fetchone()[0]
+
+
 def refresh_figures(*, today=None):
-    """Rebuild every customer's figures (and the flows) for `today` (the company's today by default)."""
+    """Rebuild every customer's figures (and the flows) for `today` (the company's today by default).
+
+    Returns the FiguresRun, or None when another rebuild was under way."""
     today = today or Company.load().today()
     started = timezone.now()
     with transaction.atomic():
+        if not _take_figures_lock():
+            return None
         CustomerFigures.objects.all().delete()
         customers = _insert_select(
             CustomerFigures, CUSTOMER_COLUMNS, customer_figures_rows(today=today, taken_at=started)

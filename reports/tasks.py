@@ -11,6 +11,9 @@ def refresh_figures():
     from .figures import refresh_figures as rebuild
 
     run = rebuild()
+    if run is None:
+        log.info("figures: another rebuild is under way; this one is skipped")
+        return
     log.info(
         "figures for %s: %s customers in %.1f s",
         run.day,

@@ -533,3 +533,23 @@ def test_kept_figures_equal_live_ones_for_every_scope(fixed_book, admin_user, am
     assert selectors.dashboard_figures(scope_of(admin_user))["receivables"] == approx("12450")
     # Bob's holds Apex, which he views: 10,000 + Apex's 1,550
     assert selectors.dashboard_figures(scope_of(am_bob))["receivables"] == approx("11550")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_of_the_kept_figures_already_under_way_makes_another_a_no_op():
+    from django.db import connections
+
+    from reports.figures import FIGURES_LOCK
+    from reports.models import FiguresRun
+
+    other = connections.create_connection("default")  # a second session, as another worker's
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FIGURES_LOCK])
+            assert refresh_figures(today=TODAY) is None
+            assert not FiguresRun.objects.exists()
+            cursor.execute("COMMIT")
+    finally:
+        other.close()
+    assert refresh_figures(today=TODAY) is not None
