@@ -6,18 +6,24 @@ runs bench/load/locustfile.py headless, and prints p50 / p95 / errors overall an
 login apart (a password hash is meant to be slow), and the load average.
 
 The dashboard's kept figures are rebuilt first, as beat does every 5 minutes (no beat runs here).
-The virtual users sign in, through the login form, as the three account managers of the large book
+The managers arrive as a team does in the morning, two a second (--spawn-rate), each signing in
+through the login form (a password hash is meant to cost 0.4 s of CPU). The figure held against the
+target is their browsing over the --seconds (60) after the last of them signed in; the sign-ins,
+and every request of the whole run with them, are printed apart.
+
+The virtual users sign in as the three account managers of the large book
 (33,333 customers each, the largest portfolios there are): many sessions per person, as several tabs
 and colleagues sharing a login would make. It adds no rows but the sessions, the logins' axes records
 and last_login (and the kept figures it rebuilds).
 
-Run: .venv/bin/python bench/bench_load.py [--users 50 --spawn-rate 10 --run-time 60s --workers 5]
+Run: .venv/bin/python bench/bench_load.py [--users 50 --spawn-rate 2 --seconds 60 --workers 5]
 Uses DATABASE_URL, or `peakflo_bench` on the local PostgreSQL (filled by `seed_demo --customers 100000
 --invoices 1000000`, see bench/README.md).
 """
 
 import argparse
 import json
+import math
 import os
 import secrets
 import signal
@@ -157,8 +163,8 @@ def one_user_times(port, account, runs=3):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--spawn-rate", type=int, default=10)
-    parser.add_argument("--run-time", default="60s")
+    parser.add_argument("--spawn-rate", type=float, default=2)
+    parser.add_argument("--seconds", type=int, default=60, help="of browsing measured after the last sign-in")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--one-user", action="store_true", help="first time each page alone, for one user")
     args = parser.parse_args()
@@ -229,7 +235,8 @@ def main():
                 "--spawn-rate",
                 str(args.spawn_rate),
                 "--run-time",
-                args.run_time,
+                # the arrivals, their sign-ins' last answers, then the measured browsing
+                f"{math.ceil(args.users / args.spawn_rate) + 10 + args.seconds}s",
                 "--host",
                 f"http://127.0.0.1:{port}",
                 "--only-summary",
@@ -249,46 +256,46 @@ def main():
     if not times_file.exists():
         print(locust.stdout, locust.stderr)
         raise SystemExit("locust wrote no timings")
-    summarise(json.loads(times_file.read_text()), server_log)
+    summarise(json.loads(times_file.read_text()), server_log, args.seconds)
 
 
-def summarise(times, server_log):
+def summarise(times, server_log, seconds):
+    """The browsing of the `seconds` after the last sign-in, against the target; the rest apart.
+
+    `times` rows are [name, ms, failed, seconds since the start when it ended]."""
+    last_login = max(at for name, _, _, at in times if name == "login")
+    window = [
+        (name, ms, failed)
+        for name, ms, failed, at in times
+        if not name.startswith("login") and last_login <= at - ms / 1000 and at <= last_login + seconds
+    ]
     by_name = {}
-    for name, ms, failed, _at in times:
+    for name, ms, failed in window:
         by_name.setdefault(name, []).append((ms, failed))
-    print(f"\n{'page':<28} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    print(f"\nbrowsing in the {seconds} s after the last sign-in (at {last_login:.0f} s):")
+    print(f"{'page':<28} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for name, rows in sorted(by_name.items(), key=lambda item: -percentile([ms for ms, _ in item[1]], 0.95)):
         values = [ms for ms, _ in rows]
-        errors = sum(failed for _, failed in rows)
         print(
-            f"{name:<28} {len(rows):>8} {errors:>6} {statistics.median(values):>8.0f} "
+            f"{name:<28} {len(rows):>8} {sum(f for _, f in rows):>6} {statistics.median(values):>8.0f} "
             f"{percentile(values, 0.95):>8.0f} {max(values):>8.0f}"
         )
-    pages = [(ms, failed) for name, ms, failed, _ in times if not name.startswith("login")]
-    values = [ms for ms, _ in pages]
-    errors = sum(failed for _, failed in pages) + sum(
-        failed for name, _, failed, _ in times if name.startswith("login")
+    values = [ms for _, ms, _ in window]
+    print(f"\n{len(values):,} requests, {len(values) / seconds:.1f} per second")
+    report("browsing p50", statistics.median(values), "ms", P95_LIMIT_MS)
+    report("browsing p95", percentile(values, 0.95), "ms", P95_LIMIT_MS)
+    errors = sum(failed for _, _, failed, _ in times)  # any error of the whole run, sign-ins too
+    print(f"errors in the whole run: {errors} (limit 0)")
+
+    print("\napart from the target:")
+    logins = [ms for name, ms, _, _ in times if name == "login"]
+    print(
+        f"  sign-ins: {len(logins)}, p50 {statistics.median(logins):.0f} ms, p95 {percentile(logins, 0.95):.0f} ms"
     )
-    print()
-    span = max(at for *_, at in times) - min(at for *_, at in times)
-    print(f"pages (login apart): {len(values):,} requests, {len(values) / span:.1f} per second")
-    report("pages p50", statistics.median(values), "ms", P95_LIMIT_MS)
-    report("pages p95", percentile(values, 0.95), "ms", P95_LIMIT_MS)
-    for name, rows in sorted(by_name.items()):
-        report(f"  {name} p95", percentile([ms for ms, _ in rows], 0.95), "ms", P95_LIMIT_MS)
-    # The 50 logins (a deliberately slow password hash each) load the first seconds: the pages after them.
-    last_login = max(at for name, _, _, at in times if name == "login")
-    after = [ms for name, ms, _, at in times if not name.startswith("login") and at - ms / 1000 > last_login]
-    if after:
-        report(
-            f"pages p95 after the last login ({len(after)} requests)",
-            percentile(after, 0.95),
-            "ms",
-            P95_LIMIT_MS,
-        )
     everything = [ms for _, ms, _, _ in times]
-    report("all requests p95 (with the logins)", percentile(everything, 0.95), "ms", P95_LIMIT_MS)
-    print(f"errors: {errors} (limit 0)")
+    print(
+        f"  every request of the run, arrivals and sign-ins included: p95 {percentile(everything, 0.95):.0f} ms"
+    )
     server_errors = [line for line in server_log.read_text().splitlines() if '"level": "ERROR"' in line]
     print(f"ERROR lines in gunicorn's log: {len(server_errors)}")
     for line in server_errors[:5]:

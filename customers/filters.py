@@ -3,6 +3,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from invoices.models import Invoice, InvoiceStatus
 from peakflo.models import User
+from peakflo.queries import distinct_values
 from workflows.models import Workflow
 
 from .models import Customer, Tag
@@ -42,8 +43,7 @@ class CustomerFilter(django_filters.FilterSet):
     def __init__(self, *args, today, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
-        currencies = Customer.objects.order_by("currency").values_list("currency", flat=True).distinct()
-        self.filters["currency"].extra["choices"] = [(c, c) for c in currencies]
+        self.filters["currency"].extra["choices"] = [(c, c) for c in distinct_values(Customer, "currency")]
 
     def search(self, queryset, name, value):
         value = value.strip()

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
-from peakflo.models import validate_currency
+from peakflo.models import User, validate_currency
 
 
 class Source(models.TextChoices):
@@ -25,6 +25,21 @@ class CustomerQuerySet(models.QuerySet):
         managed = Q(account_manager=user)
         viewing = Q(pk__in=Customer.default_viewers.through.objects.filter(user=user).values("customer"))
         return self.filter(managed | viewing)
+
+
+def managers_visible_to(user):
+    """The account managers of the customers `user` may see: a filter's choices, no names from elsewhere.
+
+    The same rule as `visible_to`, split so that each half reads an index: a subquery over the
+    visible customers reads the whole table (35 ms at 100,000 customers, on every report page).
+    """
+    manages = Exists(Customer.objects.filter(account_manager=OuterRef("pk")))
+    if not user.is_authenticated or not user.is_active:
+        return User.objects.none()
+    if user.sees_all_customers:
+        return User.objects.filter(manages)
+    viewed = Customer.default_viewers.through.objects.filter(user=user).values("customer__account_manager")
+    return User.objects.filter((Q(pk=user.pk) & manages) | Q(pk__in=viewed))
 
 
 class Tag(models.Model):
@@ -84,7 +99,11 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["account_manager", "name"])]
+        indexes = [
+            models.Index(fields=["account_manager", "name"]),
+            # the currency filter's choices, read through it (peakflo.queries.distinct_values)
+            models.Index(fields=["currency"], name="customer_currency_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(promise_amount__isnull=True) | Q(promise_amount__gt=0),

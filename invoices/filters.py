@@ -4,6 +4,7 @@ from django.db.models import F, Q
 
 from customers.models import Customer
 from peakflo.models import User
+from peakflo.queries import distinct_values
 
 from .models import Invoice, InvoiceStatus
 
@@ -89,8 +90,7 @@ class InvoiceFilter(InvoiceSearchMixin, django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.today = today
         self.filters["customer"].queryset = Customer.objects.visible_to(user)
-        currencies = Invoice.objects.order_by("currency").values_list("currency", flat=True).distinct()
-        self.filters["currency"].extra["choices"] = [(c, c) for c in currencies]
+        self.filters["currency"].extra["choices"] = [(c, c) for c in distinct_values(Invoice, "currency")]
 
     @property
     def qs(self):

@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import F, Q
 
-from customers.models import Customer
+from customers.models import Customer, managers_visible_to
 from peakflo.models import User
 
 OVER_CHOICES = [
@@ -65,8 +65,7 @@ class CreditControlFilter(django_filters.FilterSet):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         # Only the account managers of customers this user may see: no names from elsewhere.
-        managers = Customer.objects.visible_to(user).values("account_manager")
-        self.filters["account_manager"].queryset = User.objects.filter(pk__in=managers).order_by("name")
+        self.filters["account_manager"].queryset = managers_visible_to(user).order_by("name")
 
     @property
     def qs(self):

@@ -8,7 +8,7 @@ import django_filters
 from django import forms
 from django.db.models import F
 
-from customers.models import Customer
+from customers.models import managers_visible_to
 from invoices.filters import InvoiceSearchMixin
 from invoices.models import Invoice, InvoiceStatus
 from peakflo.models import User
@@ -100,8 +100,7 @@ class InvoiceStatusFilter(InvoiceSearchMixin, django_filters.FilterSet):
         self.today = today
         self.filters["as_of"].extra["validators"] = [not_after(today)]
         # Only the account managers of customers this user may see: no names from elsewhere.
-        managers = Customer.objects.visible_to(user).values("account_manager")
-        self.filters["account_manager"].queryset = User.objects.filter(pk__in=managers).order_by("name")
+        self.filters["account_manager"].queryset = managers_visible_to(user).order_by("name")
         as_of = None
         if self.is_bound:
             self.form.is_valid()

@@ -1,16 +1,15 @@
 """The Invoice Status Tracking Report: django-filter + HTMX, sorting, pages, and an Excel export of the same rows."""
 
-from functools import cached_property
 from itertools import batched
 from types import SimpleNamespace
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
 
 from peakflo.models import Company
+from peakflo.queries import CappedPaginator
 from peakflo.spreadsheets import write_xlsx
 
 from .invoice_status import attach_actions, describe
@@ -19,7 +18,6 @@ from .invoice_status_filters import InvoiceStatusFilter
 PAGE_SIZE = 50
 # Counting every row of a large book costs more than the page itself; past this many the report
 # says "more than 10,000" and pages through those (narrowing the filters, or the export, gives the rest).
-COUNT_UP_TO = 10_000
 EXPORT_FIELDS = (
     "pk", "number", "issue_date", "due_date", "currency", "total", "amount_due", "status", "balance",
     "customer__code", "customer__name", "customer__account_manager__name", "customer__account_manager__email",
@@ -35,10 +33,10 @@ STATUS_LABELS = {
 }
 
 
-class InvoicePaginator(Paginator):
+class InvoicePaginator(CappedPaginator):
     """Pages of the report, each in a constant handful of queries whatever the size of the book.
 
-    - the count stops at COUNT_UP_TO + 1 rows; `more` says there were more;
+    - the count stops past 10,000 rows (CappedPaginator); `more` says there were more;
     - a page is found as ids first (a narrow query: only what the sort needs), then its rows with
       every column for those ids, so the subqueries and joins run for 50 rows, not for the book;
     - in the default order (most overdue first) the overdue invoices, by due date, come before the
@@ -50,12 +48,6 @@ class InvoicePaginator(Paginator):
         self.rows = filterset.queryset
         self.view = filterset.view
         self.parts = filterset.default_order_parts()
-
-    @cached_property
-    def count(self):
-        counted = self.object_list.order_by().values("pk")[: COUNT_UP_TO + 1].count()
-        self.more = counted > COUNT_UP_TO
-        return min(counted, COUNT_UP_TO)
 
     def page(self, number):
         number = self.validate_number(number)

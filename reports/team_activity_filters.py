@@ -3,7 +3,7 @@
 import django_filters
 from django import forms
 
-from customers.models import Activity, Customer
+from customers.models import Activity, managers_visible_to
 from peakflo.models import User
 
 from .team_activity import FIGURES, day_bounds
@@ -47,8 +47,7 @@ class TeamActivityFilter(django_filters.FilterSet):
         super().__init__(data, *args, **kwargs)
         self.tz, self.default_period = tz, (default_from, default_to)
         self.filters["user"].queryset = User.objects.filter(is_active=True).order_by("name")
-        managers = Customer.objects.visible_to(user).values("account_manager")
-        self.filters["account_manager"].queryset = User.objects.filter(pk__in=managers).order_by("name")
+        self.filters["account_manager"].queryset = managers_visible_to(user).order_by("name")
         if not user.sees_all_customers:
             # An account manager's report is their own customers already.
             del self.filters["account_manager"]

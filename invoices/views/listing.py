@@ -1,13 +1,13 @@
 """The invoice list: django-filter + HTMX, sorting, pages, and an Excel export of the same rows."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from disputes.selectors import with_open_dispute
 from peakflo.models import Company
+from peakflo.queries import CappedPaginator
 from peakflo.spreadsheets import write_xlsx
 
 from ..filters import InvoiceFilter
@@ -37,7 +37,7 @@ def _status_label(invoice, today):
 def invoice_list(request):
     today = Company.load().today()
     filterset = _filtered_invoices(request, today)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "filter": filterset,
         "page": page,

@@ -1,0 +1,45 @@
+"""Reads that PostgreSQL answers slowly in their plain form over a large book."""
+
+from django.core.paginator import Paginator
+from django.db import connection
+from django.utils.functional import cached_property
+
+
+def distinct_values(model, field):
+    """The distinct values of an indexed column, sorted: the choices of a filter.
+
+    A plain SELECT DISTINCT reads every row (150 ms over a million invoices); on PostgreSQL this
+    hops through the column's index, one probe per value (a "loose index scan"), well under a
+    millisecond for the few currencies a book has. The column needs an index of its own.
+    """
+    column = model._meta.get_field(field).column
+    if connection.vendor != "postgresql":
+        return list(model.objects.order_by(field).values_list(field, flat=True).distinct())
+    table, column = (connection.ops.quote_name(name) for name in (model._meta.db_table, column))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH RECURSIVE found(value) AS ("
+            f" SELECT min({column}) FROM {table}"
+            f" UNION ALL SELECT (SELECT min({column}) FROM {table} WHERE {column} > found.value)"
+            f" FROM found WHERE found.value IS NOT NULL"
+            f") SELECT value FROM found WHERE value IS NOT NULL"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts up to COUNT_UP_TO + 1 rows, not the whole list.
+
+    Counting an account manager's third of a million invoices takes 100 ms on every page view;
+    nobody pages past the first thousands. `more` says the list goes on beyond the count, and the
+    pages stop there (the filters narrow it, the export has everything).
+    """
+
+    COUNT_UP_TO = 10_000
+    more = False
+
+    @cached_property
+    def count(self):
+        counted = self.object_list.order_by().values("pk")[: self.COUNT_UP_TO + 1].count()
+        self.more = counted > self.COUNT_UP_TO
+        return min(counted, self.COUNT_UP_TO)
