@@ -301,7 +301,8 @@ CHANNEL_HTTP_TIMEOUT_SECONDS = envint("CHANNEL_HTTP_TIMEOUT_SECONDS", 20)
 # in all, waiting DISPATCH_RETRY_BACKOFF_SECONDS, then twice that, …; then the message is failed.
 DISPATCH_MAX_ATTEMPTS = envint("DISPATCH_MAX_ATTEMPTS", 3)
 DISPATCH_RETRY_BACKOFF_SECONDS = float(env("DISPATCH_RETRY_BACKOFF_SECONDS", "2"))
-# A message still `sending` this many minutes after it was written becomes `unknown` (never re-sent).
+# A message still `sending` this many minutes after it was written becomes `unknown` (never re-sent);
+# one still `queued` (never handed to a provider) is released for the next dispatch.
 DISPATCH_STALE_SENDING_MINUTES = envint("DISPATCH_STALE_SENDING_MINUTES", 30)
 # Provider calls dispatch makes at once (one SMTP connection each, reused for the whole dispatch).
 DISPATCH_SEND_CONNECTIONS = envint("DISPATCH_SEND_CONNECTIONS", 4)

@@ -3,9 +3,12 @@
 `dispatch_due_runs` takes the pending runs that fell due, inside the company's send window only,
 with SELECT … FOR UPDATE SKIP LOCKED so that several workers never take the same run. It checks
 each again, groups the runs of one customer and action into one message carried by the oldest due
-invoice, and writes that message as `sending` — tied to its runs — and COMMITS before calling the
-provider; `sent` with the provider's id follows. A crash in between leaves `sending`, which
-`sweep_stale_sending` turns into `unknown` for a person to check: never a second copy.
+invoice, and writes that message as `queued`, tied to its runs. The batch is handed to the provider
+a window at a time (HANDOVER messages): each window is made `sending` and COMMITTED before the
+provider is called; `sent` with the provider's id follows. A crash in between leaves that window
+`sending`, which `sweep_stale_sending` turns into `unknown` for a person to check — never a second
+copy — and the rest `queued`: never handed to anyone, so the sweep frees their runs and the next
+dispatch sends them, once.
 Manual action types become a task for their owner instead.
 
 Checked again under the lock: paid or voided, disputed, paused, promised, held by a task, the
@@ -24,7 +27,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -74,7 +77,16 @@ UNKNOWN_REASON = "Unknown whether the message reached the customer: check by han
 # Action types that never reach the customer: they neither wait for the contact delay nor count toward it.
 INTERNAL_ACTION_TYPES = frozenset({ActionType.INTERNAL_EMAIL, ActionType.WEBHOOK})
 # Statuses of a message that may have reached its recipient.
-CONTACTED = [MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNKNOWN]
+CONTACTED = [
+    MessageStatus.QUEUED,
+    MessageStatus.SENDING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.UNKNOWN,
+]
+# Messages made `sending` per commit: at most two such windows are with the provider at once, so a
+# crash leaves at most 2 × HANDOVER messages unknown, whatever the size of the batch.
+HANDOVER = 20
 
 
 @dataclass
@@ -265,7 +277,7 @@ def _recipients(action, customer, kind, main, others):
 
 
 def _compose(action, customer, invoices, company, today):
-    """Write the message for one customer and action as `sending` (not saved yet)."""
+    """Write the message for one customer and action as `queued` (not saved yet)."""
     kind = channel_kind(action.action_type)
     main, others = _contacts(customer)
     keywords = {
@@ -286,7 +298,7 @@ def _compose(action, customer, invoices, company, today):
         to=", ".join(to)[:1000],
         cc=action.cc if kind == Channel.EMAIL else "",
         bcc=action.bcc if kind == Channel.EMAIL else "",
-        status=MessageStatus.SENDING,
+        status=MessageStatus.QUEUED,
         attempts=1,
     )
     outgoing = Outgoing(message=message, runs=[], invoices=invoices)
@@ -384,7 +396,7 @@ def _tie_runs(outgoing):
 
 
 def _claim(summary, company, today, now, limit, send_day, hold_synced=False):
-    """In one transaction: lock due runs, check them, make tasks, write messages as `sending`.
+    """In one transaction: lock due runs, check them, make tasks, write messages as `queued`.
 
     A handful of queries for the whole batch, never one per run.
     """
@@ -705,9 +717,9 @@ def _outcome(item, error, summary, today):
     return None
 
 
-def _submit(outgoing, senders, summary, today, pending, delivered):
-    """Hand a claimed batch (every message already committed as `sending`) to the senders; a message
-    known to be unsendable (no recipient, a template error) is failed here instead."""
+def _submit(outgoing, senders, summary, today, pending, waiting):
+    """Take a claimed batch (every message committed as `queued`): fail here what cannot be sent (no
+    recipient, a template error), put the rest in `waiting` and hand the first windows over."""
     for item in outgoing:
         summary.messages.append(item.message)
         if item.problem:
@@ -720,20 +732,56 @@ def _submit(outgoing, senders, summary, today, pending, delivered):
             )
             summary.failed += 1
             continue
-        try:
-            item.attachments = _attachments(item)  # here: rendering a PDF reads the database
-        except Exception as error:  # noqa: BLE001
-            _outcome(item, error, summary, today)
-            continue
-        pending[senders.submit(item)] = item
-        if senders.pool is None:  # sent already, in this thread: record it before the next one
-            _collect(pending, senders, summary, today, delivered, flush=False)
+        waiting.append(item)
+    _hand_over(waiting, senders, summary, today, pending)
 
 
-def _collect(pending, senders, summary, today, delivered, *, flush=True):
-    """Wait for every call in `pending`: record each outcome, retry what a provider refused for now
-    (with backoff, a bounded number of times), mark the messages taken `sent` SENT_BATCH at a time."""
-    while pending:
+def _mark_sending(items):
+    """`queued` → `sending` for one window, committed before any of it reaches the provider.
+
+    Returns the items still queued until now: one the sweep released meanwhile (a dispatch that
+    held it too long) is no longer this dispatch's to send.
+    """
+    with transaction.atomic():
+        mine = set(
+            Message.objects.select_for_update(of=("self",))
+            .filter(pk__in=[item.message.pk for item in items], status=MessageStatus.QUEUED)
+            .values_list("pk", flat=True)
+        )
+        Message.objects.filter(pk__in=mine).update(status=MessageStatus.SENDING)
+    taken = []
+    for item in items:
+        if item.message.pk in mine:
+            item.message.status = MessageStatus.SENDING
+            taken.append(item)
+        else:
+            log.warning(
+                "message %s: released by the sweep before it was sent; not sent here", item.message.pk
+            )
+    return taken
+
+
+def _hand_over(waiting, senders, summary, today, pending):
+    """Hand the next windows of `waiting` to the senders while at most one window is unanswered."""
+    while waiting and len(pending) <= HANDOVER:
+        window = [waiting.popleft() for _ in range(min(HANDOVER, len(waiting)))]
+        for item in _mark_sending(window):
+            try:
+                item.attachments = _attachments(item)  # here: rendering a PDF reads the database
+            except Exception as error:  # noqa: BLE001
+                _outcome(item, error, summary, today)
+                continue
+            pending[senders.submit(item)] = item
+
+
+def _collect(pending, waiting, senders, summary, today, delivered):
+    """Hand over what waits and wait for every call: record each outcome, retry what a provider
+    refused for now (with backoff, a bounded number of times), mark the messages taken `sent`
+    SENT_BATCH at a time."""
+    while True:
+        _hand_over(waiting, senders, summary, today, pending)
+        if not pending:
+            break
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in done:
             item = pending.pop(future)
@@ -747,8 +795,22 @@ def _collect(pending, senders, summary, today, delivered, *, flush=True):
             delay = _outcome(item, error, summary, today)
             if delay is not None:
                 pending[senders.submit(item, delay)] = item
-    if flush:
-        _mark_sent(delivered)
+    _mark_sent(delivered)
+
+
+def release_queued(messages):
+    """Delete the `queued` ones of `messages` — never handed to a provider — and free their runs for
+    the next dispatch. A message a dispatch is handing over at this moment is skipped. Returns how
+    many were released."""
+    with transaction.atomic():
+        ids = list(
+            messages.filter(status=MessageStatus.QUEUED)
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", flat=True)
+        )
+        ActionRun.objects.filter(message_id__in=ids).update(message=None)
+        Message.objects.filter(pk__in=ids).delete()
+    return len(ids)
 
 
 def dispatch_due_runs(*, now=None, limit=500, connections=None):
@@ -774,23 +836,36 @@ def dispatch_due_runs(*, now=None, limit=500, connections=None):
     today = local.date()
     hold_synced = not synced_invoices_are_fresh(now=now)
     senders = Senders(company, settings.DISPATCH_SEND_CONNECTIONS if connections is None else connections)
-    pending, delivered = {}, []
+    pending, delivered, waiting = {}, [], deque()
     try:
         outgoing, more = _claim(summary, company, today, now, limit, send_day, hold_synced)
         while outgoing or more:
-            # Committed: every message below is `sending` and its runs are tied to it.
-            _submit(outgoing, senders, summary, today, pending, delivered)
-            # The next batch is claimed while this one is being sent; two at most are held.
+            # Committed: every message below is `queued` and its runs are tied to it.
+            _submit(outgoing, senders, summary, today, pending, waiting)
+            # The next batch is claimed while this one's first windows are being sent.
             outgoing, more = (
                 _claim(summary, company, today, now, limit, send_day, hold_synced) if more else ([], False)
             )
-            _collect(pending, senders, summary, today, delivered)
+            _collect(pending, waiting, senders, summary, today, delivered)
     finally:
         try:
             senders.close()  # waits for calls under way, so what they sent is recorded below
         finally:
             _mark_sent(delivered)
+            # Stopped by an error: what was never handed over goes out with the next dispatch.
+            if waiting:
+                release_queued(Message.objects.filter(pk__in=[item.message.pk for item in waiting]))
     return summary
+
+
+def release_stale_queued(*, older_than=None, now=None):
+    """Messages still `queued` after `older_than` (DISPATCH_STALE_SENDING_MINUTES): the dispatch that
+    claimed them stopped before handing them over — a killed worker. Nobody was sent them, so they
+    are released and the next dispatch sends them. Returns how many."""
+    if older_than is None:
+        older_than = dt.timedelta(minutes=settings.DISPATCH_STALE_SENDING_MINUTES)
+    cutoff = (now or timezone.now()) - older_than
+    return release_queued(Message.objects.filter(created_at__lt=cutoff))
 
 
 def sweep_stale_sending(*, older_than=None, now=None):

@@ -221,6 +221,7 @@ class Channel(models.TextChoices):
 
 
 class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"  # claimed by a dispatch, not yet handed to the provider
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     DELIVERED = "delivered", "Delivered"
@@ -229,7 +230,11 @@ class MessageStatus(models.TextChoices):
 
 
 class Message(models.Model):
-    """One outbound message on one channel. `sending` is committed before the provider is called."""
+    """One outbound message on one channel. `sending` is committed before the provider is called.
+
+    A dispatch writes its batch `queued` and hands it to the provider a few at a time, each few made
+    `sending` first: a crash leaves unknown only those few, and the queued ones go out later.
+    """
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="messages")
     channel = models.CharField(max_length=10, choices=Channel.choices)

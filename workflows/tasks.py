@@ -30,9 +30,15 @@ def dispatch(limit=500):
 
 @shared_task(name="workflows.sweep", ignore_result=True)
 def sweep():
-    """Beat runs this every 10 minutes: messages stuck in `sending` become `unknown`, never re-sent."""
-    from .dispatch import sweep_stale_sending
+    """Beat runs this every 10 minutes: messages stuck in `sending` become `unknown`, never re-sent;
+    messages stuck in `queued` (never handed to a provider) are released for the next dispatch."""
+    from .dispatch import release_stale_queued, sweep_stale_sending
 
+    released = release_stale_queued()
+    if released:
+        log.warning(
+            "sweep: %s messages a stopped dispatch left queued are released, to go out next", released
+        )
     marked = sweep_stale_sending()
     if marked:
         log.warning("sweep: %s messages left sending are now unknown, for a person to check", marked)

@@ -10,15 +10,19 @@ import os
 import signal
 import time
 import uuid
+from collections import Counter
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
+from django.utils import timezone
 
 from customers.models import Contact, Customer
 from invoices.models import Invoice
 from peakflo.models import Company
 from tests.workflows.local_servers import SmtpServer
-from workflows.dispatch import sweep_stale_sending
+from workflows.dispatch import HANDOVER, dispatch_due_runs, release_stale_queued, sweep_stale_sending
 from workflows.models import Action, ActionRun, ActionType, Message, MessageStatus, RunStatus, Task, Workflow
 from workflows.tasks import dispatch
 
@@ -213,3 +217,62 @@ def test_the_sweep_leaves_recent_sending_alone(transactional_db, action):
     Message.objects.create(customer=customer, channel="email", to="a@b.test", body="x", action=action)
     assert sweep_stale_sending(older_than=dt.timedelta(minutes=30)) == 0
     assert Message.objects.get().status == MessageStatus.SENDING
+
+
+def claim_and_stop(action, today, n):
+    """A dispatch that claimed `n` customers' reminders and died before handing any over: `queued`."""
+    from workflows.dispatch import DispatchSummary, _claim
+
+    customers = [due_customer(action, f"Q{i:03d}", today) for i in range(n)]
+    outgoing, _ = _claim(DispatchSummary(), Company.load(), today, timezone.now(), 500, True)
+    assert {item.message.status for item in outgoing} == {MessageStatus.QUEUED}
+    return customers
+
+
+def test_reminders_a_stopped_dispatch_never_handed_over_are_released_and_sent_once(open_window, action, smtp):
+    today = open_window.today()
+    customers = claim_and_stop(action, today, 3)
+    # Claimed, so no other dispatch takes them, and the contact delay counts them; nobody has them.
+    assert str(dispatch_due_runs()).startswith("Sent 0 messages")
+    assert smtp.messages == []
+
+    assert release_stale_queued(older_than=dt.timedelta(minutes=30)) == 0  # a live dispatch's, maybe
+    assert release_stale_queued(older_than=dt.timedelta(0)) == 3
+    assert not Message.objects.exists()
+    assert set(ActionRun.objects.values_list("message", flat=True)) == {None}
+
+    summary = dispatch_due_runs()
+    assert summary.sent == 3
+    assert sorted(rcpt for m in smtp.messages for rcpt in m["rcpt"]) == [
+        f"{c.code.lower()}@customer.test" for c in customers
+    ]
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
+    assert release_stale_queued(older_than=dt.timedelta(0)) == 0  # sent ones are never released
+    assert sweep_stale_sending(older_than=dt.timedelta(0)) == 0
+    assert dispatch_due_runs().sent == 0
+    assert len(smtp.messages) == 3
+
+
+def test_a_dispatch_hands_its_batch_over_a_window_at_a_time(open_window, action, smtp):
+    """Only the window with the provider is `sending`: what a crash could leave unknown is bounded."""
+    today = open_window.today()
+    for i in range(2 * HANDOVER + 5):
+        due_customer(action, f"W{i:03d}", today)
+    seen = []
+    original = smtp.mailbox.handle_DATA
+
+    def statuses_now():
+        try:
+            return Counter(Message.objects.values_list("status", flat=True))
+        finally:
+            connection.close()  # the SMTP server's thread's own connection
+
+    async def note_statuses(server, session, envelope):
+        seen.append(await sync_to_async(statuses_now)())
+        return await original(server, session, envelope)
+
+    smtp.mailbox.handle_DATA = note_statuses
+    assert dispatch_due_runs(connections=1).sent == 2 * HANDOVER + 5
+    assert max(counts[MessageStatus.SENDING] for counts in seen) <= 2 * HANDOVER
+    assert seen[0][MessageStatus.QUEUED] > 0  # the rest of the batch waited, claimed but not handed over
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
