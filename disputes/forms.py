@@ -1,8 +1,14 @@
 from django import forms
+from django.utils.text import format_lazy
+
+from peakflo.uploads import upload_limit_lazy
 
 from .selectors import active_reasons
 
-FILE_HELP = "A screenshot of a WhatsApp chat, a photo, a PDF… (image, PDF, Word, Excel or text; up to 10 MB)"
+FILE_HELP = format_lazy(
+    "A screenshot of a WhatsApp chat, a photo, a PDF… (image, PDF, Word, Excel or text; up to {})",
+    upload_limit_lazy(),
+)
 FILE_ACCEPT = "image/*,.pdf,.doc,.docx,.xls,.xlsx,.txt"
 
 

@@ -6,6 +6,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
 
 from .models import Company
+from .uploads import upload_limit_lazy
 
 
 @dataclass(frozen=True)
@@ -76,4 +77,5 @@ def shell(request):
         "current_section": section,
         "company_name": company_name,
         "user_initials": initials(request.user) if hasattr(request, "user") else "",
+        "upload_limit": upload_limit_lazy(),  # "10 MB", as UPLOAD_MAX_BYTES says
     }

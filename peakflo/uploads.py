@@ -11,6 +11,7 @@ from pathlib import PurePath
 import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -79,6 +80,15 @@ _MARKUP = (b"<script", b"<html", b"<!doctype", b"<svg", b"<iframe", b"<body", b"
 
 def max_upload_bytes():
     return int(getattr(settings, "UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def upload_limit():
+    """The upload size limit as people read it ("10 MB"), for help texts: it follows UPLOAD_MAX_BYTES."""
+    return _size(max_upload_bytes())
+
+
+# For form help texts, which are built when the module is imported.
+upload_limit_lazy = lazy(upload_limit, str)
 
 
 def _size(size, *, exact=True):

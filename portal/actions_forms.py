@@ -3,10 +3,11 @@
 from decimal import Decimal
 
 from django import forms
+from django.utils.text import format_lazy
 
 from disputes.models import DisputeReason
 from invoices.money import format_money
-from peakflo.uploads import DOCUMENTS, IMAGES
+from peakflo.uploads import DOCUMENTS, IMAGES, upload_limit_lazy
 
 from .actions_services import DOCUMENT_KINDS, MAX_MESSAGE_CHARS
 from .selectors import open_invoices_of
@@ -19,7 +20,9 @@ def _file_field(label, *, required):
         label=label,
         required=required,
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
-        help_text="An image, a PDF, a Word or Excel document, or plain text; up to 10 MB.",
+        help_text=format_lazy(
+            "An image, a PDF, a Word or Excel document, or plain text; up to {}.", upload_limit_lazy()
+        ),
     )
 
 

@@ -344,3 +344,22 @@ def test_the_default_limit_is_10_mb(ctx, media, settings):
     assert "scan.pdf is larger than 10 MB (10.0 MB): make it smaller or send it in parts." in page
     assert CustomerFile.objects.count() == 0 and files_in(media) == []
     assert "is larger" not in text(customer_file(ctx, SimpleUploadedFile("ok.pdf", big[: 9 * 1024 * 1024])))
+
+
+def test_the_help_texts_say_the_limit_that_is_set(ctx, settings):
+    """Every "up to …" beside a file field follows UPLOAD_MAX_BYTES, not a number written in a template."""
+    settings.UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    invoice = ctx["invoices"]["d15"]
+    pages = {
+        "customer page": ctx["staff"].get(reverse("customer_detail", args=[ctx["acme"].pk])),
+        "invoice page": ctx["staff"].get(reverse("invoice_detail", args=[invoice.pk])),
+        "raise a dispute": ctx["staff"].get(reverse("dispute_raise", args=[ctx["invoices"]["d75"].pk])),
+        "dispute page": ctx["staff"].get(reverse("dispute_detail", args=[ctx["dispute"].pk])),
+        "invoice import": ctx["admin"].get(reverse("invoices_import")),
+        "portal document": ctx["portal"].get(f"/portal/invoices/{invoice.pk}/documents/"),
+    }
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        page = text(response)
+        assert "p to 5 MB" in page, name  # "up to" or "Up to"
+        assert "10 MB" not in page, name
