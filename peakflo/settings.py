@@ -162,8 +162,11 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"  # the login form's field and authenticate()'s keyword for the email
 AXES_USERNAME_CALLABLE = "peakflo.lockout.username"  # emails are case-insensitive here
 AXES_LOCKOUT_CALLABLE = "peakflo.lockout.locked_out"  # the login page, saying why and for how long
-# The client address is REMOTE_ADDR, as for the portal's limits: a forwarded-for header is the client's
-# to forge. Behind one proxy every client shares its address, so the pair is in effect the email alone.
+# The client address (peakflo.client_address, as for the portal's limits) is REMOTE_ADDR, unless
+# TRUSTED_PROXY_COUNT says how many proxies of ours add X-Forwarded-For in front of the app. Left at 0
+# behind a proxy, every client shares its address and the pair is in effect the email alone.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "peakflo.client_address.client_ip"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from peakflo.client_address import client_ip
+
 from . import access, services
 from .links import check_link
 
@@ -36,11 +38,6 @@ def safe_portal_next(request, target):
     if parts.scheme or parts.netloc or "\\" in path or ".." in path or not path.startswith(PORTAL_PREFIX):
         return reverse("portal_home")
     return target
-
-
-def client_ip(request):
-    # REMOTE_ADDR only: a forwarded-for header is the client's to forge.
-    return request.META.get("REMOTE_ADDR") or None
 
 
 @require_http_methods(["GET", "POST"])

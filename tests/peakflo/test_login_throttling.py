@@ -109,3 +109,42 @@ def test_admins_see_lockouts_in_the_admin(client, am_alice, admin_user):
 
     assert page.status_code == 200
     assert am_alice.email in page.text and "10.0.0.1" in page.text
+
+
+def test_behind_a_trusted_proxy_each_client_address_is_counted_apart(client, am_alice, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = "10.0.0.99"
+
+    def through_proxy(forwarded, password="wrong-password"):
+        return client.post(
+            reverse("login"),
+            {"username": am_alice.email, "password": password},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    for _ in range(5):
+        through_proxy("203.0.113.7")
+    assert LOCKED in through_proxy("203.0.113.7", PASSWORD).text
+    # A forged address on the left changes nothing: the proxy's own entry is the right-most.
+    assert LOCKED in through_proxy("198.51.100.1, 203.0.113.7", PASSWORD).text
+    # Another client behind the same proxy signs in.
+    assert through_proxy("203.0.113.8", PASSWORD).status_code == 302
+
+
+def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(client, am_alice, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    for n in range(5):
+        client.post(
+            reverse("login"),
+            {"username": am_alice.email, "password": "wrong-password"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",  # a client changing it every time
+        )
+    response = client.post(
+        reverse("login"),
+        {"username": am_alice.email, "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.200",
+    )
+    assert LOCKED in response.text
