@@ -32,7 +32,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db import connections as databases
 from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
@@ -762,7 +762,8 @@ def _mark_sending(items):
 
 
 def _hand_over(waiting, senders, summary, today, pending):
-    """Hand the next windows of `waiting` to the senders while at most one window is unanswered."""
+    """Hand the next window of `waiting` to the senders whenever at most one window's worth is
+    unanswered: never more than two windows `sending` at once."""
     while waiting and len(pending) <= HANDOVER:
         window = [waiting.popleft() for _ in range(min(HANDOVER, len(waiting)))]
         for item in _mark_sending(window):
@@ -854,7 +855,10 @@ def dispatch_due_runs(*, now=None, limit=500, connections=None):
             _mark_sent(delivered)
             # Stopped by an error: what was never handed over goes out with the next dispatch.
             if waiting:
-                release_queued(Message.objects.filter(pk__in=[item.message.pk for item in waiting]))
+                try:
+                    release_queued(Message.objects.filter(pk__in=[item.message.pk for item in waiting]))
+                except DatabaseError:  # the database went away too: the sweep releases them later
+                    log.exception("could not release %s queued messages now", len(waiting))
     return summary
 
 
