@@ -109,6 +109,7 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "builtins": ["peakflo.templatetags.icons"],  # {% icon %} everywhere, no {% load %}
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",
