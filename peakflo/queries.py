@@ -43,3 +43,15 @@ class CappedPaginator(Paginator):
         counted = self.object_list.order_by().values("pk")[: self.COUNT_UP_TO + 1].count()
         self.more = counted > self.COUNT_UP_TO
         return min(counted, self.COUNT_UP_TO)
+
+
+def ids_if_few(queryset, up_to):
+    """The ids of `queryset` as a list when there are at most `up_to`, else None.
+
+    Counted first, with the count stopping at `up_to` + 1: a large book's first 5,001 ids are not
+    fetched only to be thrown away (10 ms of row conversion on every page of a large portfolio).
+    """
+    rows = queryset.order_by().values("pk")
+    if rows[: up_to + 1].count() > up_to:
+        return None
+    return list(rows.values_list("pk", flat=True))

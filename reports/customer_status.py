@@ -37,6 +37,7 @@ from customers.models import Activity, ActivityKind, Customer
 from customers.selectors import AGING_BUCKETS
 from invoices.models import ZERO, Invoice, PaymentAllocation
 from peakflo.models import Company
+from peakflo.queries import ids_if_few
 
 from .analysis import balance_at, bucket_conditions, sold_by
 from .models import CustomerFigures, FiguresRun
@@ -187,8 +188,8 @@ def filter_behaviour(customers, behaviour, *, as_of):
     planner then walks the indexes of those few customers' invoices, where the visibility rule (an
     OR with a subquery) is estimated at half the table and every allocation of the year is hashed.
     """
-    listed = list(customers.order_by().values_list("pk", flat=True)[: IDS_UP_TO + 1])
-    scope = listed if len(listed) <= IDS_UP_TO else customers.order_by().values("pk")
+    listed = ids_if_few(customers, IDS_UP_TO)
+    scope = listed if listed is not None else customers.order_by().values("pk")
     allocations = _allocations_in_window(as_of).filter(invoice__customer__in=scope)
     if behaviour == Behaviour.NONE:
         paying = allocations.values("invoice__customer")
@@ -257,8 +258,8 @@ def listed(customers):
     A live figure is then computed for those few customers only, through the indexes, where the
     visibility rule (an OR with a subquery) is estimated at half the table.
     """
-    ids = list(customers.order_by().values_list("pk", flat=True)[: IDS_UP_TO + 1])
-    return Customer.objects.filter(pk__in=ids) if len(ids) <= IDS_UP_TO else customers
+    ids = ids_if_few(customers, IDS_UP_TO)
+    return Customer.objects.filter(pk__in=ids) if ids is not None else customers
 
 
 class KeptOrder:
@@ -280,8 +281,8 @@ class KeptOrder:
 
     def count(self):
         if self._count is None:
-            listed = list(self.customers.values_list("pk", flat=True)[: IDS_UP_TO + 1])
-            if len(listed) <= IDS_UP_TO:
+            listed = ids_if_few(self.customers, IDS_UP_TO)
+            if listed is not None:
                 self._count, self._base = len(listed), Customer.objects.filter(pk__in=listed)
             else:
                 self._count, self._base = self.customers.count(), self.customers

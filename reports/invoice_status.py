@@ -43,6 +43,7 @@ from django.db.models.functions import Greatest
 from customers.models import Customer
 from disputes.models import Dispute, DisputeStatus
 from invoices.models import Invoice, InvoiceStatus
+from peakflo.queries import ids_if_few
 from workflows.models import ActionRun, Channel, Message, MessageStatus, RunStatus, Task, TaskStatus
 
 from .analysis import balance_at, bucket_conditions, credited_after, paid_after, sold_by
@@ -234,8 +235,8 @@ def visible_invoices(user):
     customers = Customer.objects.visible_to(user)
     if not customers.query.where:
         return Invoice.objects.all()
-    ids = list(customers.order_by().values_list("pk", flat=True)[: IDS_UP_TO + 1])
-    if len(ids) <= IDS_UP_TO:
+    ids = ids_if_few(customers, IDS_UP_TO)
+    if ids is not None:
         return Invoice.objects.filter(customer_id__in=ids)
     return Invoice.objects.filter(customer__in=customers)
 

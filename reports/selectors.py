@@ -40,6 +40,7 @@ from customers.models import Activity, ActivityKind, Customer
 from disputes.models import Dispute, DisputeStatus
 from invoices.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus, PaymentAllocation
 from peakflo.models import Role, User
+from peakflo.queries import ids_if_few
 from workflows.models import Task, TaskStatus
 
 from .models import CustomerFigures, FiguresRun, FlowKind, Partition, PortfolioBook, PortfolioFlow
@@ -160,8 +161,8 @@ def dashboard_scope(user, *, today, account_manager_id=None):
             customers = customers.filter(account_manager=manager)
     ids = None
     if customers.query.where:
-        listed = tuple(customers.order_by().values_list("pk", flat=True)[: IDS_UP_TO + 1])
-        ids = listed if len(listed) <= IDS_UP_TO else None
+        listed = ids_if_few(customers, IDS_UP_TO)
+        ids = tuple(listed) if listed is not None else None
     return DashboardScope(
         user=user,
         today=today,

@@ -31,6 +31,7 @@ from customers.models import Customer
 from disputes.models import Dispute, DisputeReason
 from invoices.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus, Payment, PaymentAllocation
 from peakflo.models import Company
+from reports import invoice_status
 from workflows.models import (
     Action,
     ActionRun,
@@ -73,8 +74,16 @@ def sent_message(customer, *, at, action=None, channel=Channel.EMAIL, status=Mes
     )  # fmt: skip
 
 
+@pytest.fixture(params=["listed", "large"])
+def book_size(request, monkeypatch):
+    """An account manager's book read as ids first, and one too large for that (the subquery)."""
+    if request.param == "large":
+        monkeypatch.setattr(invoice_status, "IDS_UP_TO", 1)
+    return request.param
+
+
 @pytest.fixture
-def book(am_alice, am_bob):
+def book(am_alice, am_bob, book_size):
     today = Company.load().today()
     now = timezone.now()
     apex = Customer.objects.create(
