@@ -205,4 +205,16 @@ def refresh_figures(*, today=None):
         run = FiguresRun.objects.create(
             day=today, started_at=started, finished_at=timezone.now(), customers=customers
         )
+    _vacuum_kept_tables()
     return run
+
+
+def _vacuum_kept_tables():
+    """Every rebuild leaves the previous rows dead: a table rebuilt every 5 minutes would otherwise
+    grow tenfold between autovacuums (237 MB for 100,000 customers' figures, seen here) and every
+    page reading it with it. VACUUM cannot run inside a transaction: skipped there (tests)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    tables = ", ".join(model._meta.db_table for model in (CustomerFigures, PortfolioBook, PortfolioFlow))
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {tables}")
