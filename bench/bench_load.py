@@ -89,6 +89,26 @@ def accounts():
     return rows
 
 
+def warm_tables():
+    """Read the tables the pages use into memory first (pg_prewarm), as a database server's memory
+    holds its working set: this machine's page cache is reclaimed within minutes of idling, and a
+    run then measures the virtual disk (p95 up to 470 ms here) rather than peakflo."""
+    from django.db import connection
+
+    tables = ["invoices_invoice", "customers_customer", "invoices_paymentallocation", "invoices_payment",
+              "reports_customerfigures", "reports_portfolioflow", "customers_activity", "customers_contact"]  # fmt: skip
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        for table in tables:
+            cursor.execute(
+                "SELECT sum(pg_prewarm(c.oid::regclass, 'read')) FROM pg_class c "
+                "WHERE c.oid = %s::regclass OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = %s::regclass)",
+                [table, table],
+            )
+    print(f"tables and their indexes read into memory (pg_prewarm): {time.perf_counter() - started:.1f} s")
+
+
 def percentile(values, share):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
@@ -176,6 +196,7 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="peakflo-load-"))
     users_file = work / "users.json"
     users_file.write_text(json.dumps(accounts()))
+    warm_tables()
     # The dashboard and reports read figures beat rebuilds every 5 minutes; no beat runs here.
     from reports.figures import refresh_figures
 
