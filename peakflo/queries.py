@@ -1,7 +1,9 @@
-"""Reads that PostgreSQL answers slowly in their plain form over a large book."""
+"""Query pieces shared by the apps: reads that PostgreSQL answers slowly in their plain form over a
+large book, and date arithmetic that works on PostgreSQL and the embedded SQLite alike."""
 
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Func, IntegerField
 from django.utils.functional import cached_property
 
 
@@ -40,7 +42,7 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self):
-        counted = self.object_list.order_by().values("pk")[: self.COUNT_UP_TO + 1].count()
+        counted = count_up_to(self.object_list, self.COUNT_UP_TO + 1)
         self.more = counted > self.COUNT_UP_TO
         return min(counted, self.COUNT_UP_TO)
 
@@ -51,7 +53,32 @@ def ids_if_few(queryset, up_to):
     Counted first, with the count stopping at `up_to` + 1: a large book's first 5,001 ids are not
     fetched only to be thrown away (10 ms of row conversion on every page of a large portfolio).
     """
-    rows = queryset.order_by().values("pk")
-    if rows[: up_to + 1].count() > up_to:
+    if count_up_to(queryset, up_to + 1) > up_to:
         return None
-    return list(rows.values_list("pk", flat=True))
+    return list(queryset.order_by().values_list("pk", flat=True))
+
+
+def count_up_to(queryset, limit):
+    """How many rows `queryset` has, counting no further than `limit`."""
+    return queryset.order_by().values("pk")[:limit].count()
+
+
+class DaysBetween(Func):
+    """Whole days from `earlier` to `later` (two dates), on PostgreSQL and on the embedded SQLite."""
+
+    output_field = IntegerField()
+    arity = 2
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+
+    def __init__(self, later, earlier):
+        super().__init__(later, earlier)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )

@@ -22,7 +22,6 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
-    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -37,7 +36,7 @@ from customers.models import Activity, ActivityKind, Customer
 from customers.selectors import AGING_BUCKETS
 from invoices.models import ZERO, Invoice, PaymentAllocation
 from peakflo.models import Company
-from peakflo.queries import ids_if_few
+from peakflo.queries import DaysBetween, ids_if_few
 
 from .analysis import balance_at, bucket_conditions, sold_by
 from .models import CustomerFigures, FiguresRun
@@ -77,14 +76,6 @@ COURSE_OF_ACTION_KINDS = [
     ActivityKind.WORKFLOW,
     ActivityKind.CREDIT_HOLD,
 ]
-
-
-class _DaysBetween(Func):
-    """date - date in Postgres: a whole number of days."""
-
-    arg_joiner = " - "
-    template = "(%(expressions)s)"
-    output_field = IntegerField()
 
 
 def _day_end(day):
@@ -141,7 +132,7 @@ def _allocations_in_window(as_of):
 
 # Days from due date to payment date of each allocation, weighted by amount.
 _WEIGHTED_DAYS_LATE = Cast(
-    Sum(F("amount") * _DaysBetween(F("payment__date"), F("invoice__due_date"))), FloatField()
+    Sum(F("amount") * DaysBetween(F("payment__date"), F("invoice__due_date"))), FloatField()
 ) / Cast(Sum("amount"), FloatField())
 
 

@@ -43,11 +43,11 @@ from django.db.models.functions import Greatest
 from customers.models import Customer
 from disputes.models import Dispute, DisputeStatus
 from invoices.models import Invoice, InvoiceStatus
-from peakflo.queries import ids_if_few
+from peakflo.queries import DaysBetween, ids_if_few
 from workflows.models import ActionRun, Channel, Message, MessageStatus, RunStatus, Task, TaskStatus
 
 from .analysis import balance_at, bucket_conditions, credited_after, paid_after, sold_by
-from .selectors import AGING_BUCKETS, DaysBetween
+from .selectors import AGING_BUCKETS
 
 # A message counts as an action taken once the provider accepted it.
 SENT = (MessageStatus.SENT, MessageStatus.DELIVERED)

@@ -24,8 +24,6 @@ from django.db.models import (
     DecimalField,
     Exists,
     F,
-    Func,
-    IntegerField,
     OuterRef,
     Q,
     Sum,
@@ -40,7 +38,7 @@ from customers.models import Activity, ActivityKind, Customer
 from disputes.models import Dispute, DisputeStatus
 from invoices.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus, PaymentAllocation
 from peakflo.models import Role, User
-from peakflo.queries import ids_if_few
+from peakflo.queries import DaysBetween, ids_if_few
 from workflows.models import Task, TaskStatus
 
 from .models import CustomerFigures, FiguresRun, FlowKind, Partition, PortfolioBook, PortfolioFlow
@@ -67,27 +65,6 @@ AGING_BUCKETS = (
     ("d61_90", "61–90", 61, 90),
     ("d90_plus", "Over 90", 91, None),
 )
-
-
-class DaysBetween(Func):
-    """Whole days from `earlier` to `later` (two dates), on PostgreSQL and on the embedded SQLite."""
-
-    output_field = IntegerField()
-    arity = 2
-    template = "(%(expressions)s)"
-    arg_joiner = " - "
-
-    def __init__(self, later, earlier):
-        super().__init__(later, earlier)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(julianday(%(expressions)s) AS INTEGER)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
 
 
 def in_base_currency(field, rate="exchange_rate"):

@@ -18,8 +18,6 @@ from django.db.models import (
     DecimalField,
     F,
     FilteredRelation,
-    Func,
-    IntegerField,
     Min,
     Q,
     Subquery,
@@ -35,28 +33,11 @@ from customers.models import ActivityKind, Customer
 from invoices.models import InvoiceStatus
 from invoices.money import format_money
 from peakflo.models import Company
+from peakflo.queries import DaysBetween
 
 from .models import Workflow
 
 OWED = DecimalField(max_digits=30, decimal_places=10)
-
-
-class _DaysSince(Func):
-    """Whole days from a date to `today` (a date - date in PostgreSQL, julianday in SQLite)."""
-
-    output_field = IntegerField()
-    arity = 2
-    template = "(%(expressions)s)"
-    arg_joiner = " - "
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(julianday(%(expressions)s) AS INTEGER)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
 
 
 def _followed_limit(field):
@@ -85,7 +66,7 @@ def over_the_limit(customers, *, today):
     over_days (an invoice overdue longer than the days limit) and hold (either).
     """
     return customers.annotate(
-        days_overdue=Coalesce(_DaysSince(Value(today, DateField()), F("oldest_overdue")), 0),
+        days_overdue=Coalesce(DaysBetween(Value(today, DateField()), F("oldest_overdue")), 0),
         over_amount=Case(
             When(credit_limit_amount__isnull=False, owed__gt=F("credit_limit_amount"), then=True),
             default=False,
