@@ -37,10 +37,8 @@ COUNTED_KINDS = (
 SORTS = ("user", *FIGURE_NAMES, "total")
 
 
-@dataclass
-class Day:
-    day: dt.date
-    figures: dict
+class Counted:
+    """What a row of the report (a person, or one of their days) shows from its `figures`."""
 
     @property
     def total(self):
@@ -55,22 +53,17 @@ class Day:
 
 
 @dataclass
-class Person:
+class Day(Counted):
+    day: dt.date
+    figures: dict
+
+
+@dataclass
+class Person(Counted):
     user_id: int | None
     name: str
     figures: dict = field(default_factory=lambda: dict.fromkeys(FIGURE_NAMES, 0))
     days: list = field(default_factory=list)
-
-    @property
-    def total(self):
-        return sum(self.figures.values())
-
-    def in_order(self):
-        return [self.figures[name] for name in FIGURE_NAMES]
-
-    def labelled(self):
-        """(label, count) in the order of the columns."""
-        return [(label, self.figures[name]) for name, label, _ in FIGURES]
 
 
 def counted_entries(viewer):

@@ -483,29 +483,28 @@ class QuickBooksConnector(Connector):
         body = getattr(self, f"_{kind}_body")(data, creating=external_id is None)
         if external_id is not None:
             if expected_version is None:
-                current = self.get(kind, external_id)
-                if current is None:
-                    raise QuickBooksFault(
-                        f"QuickBooks 610: {entity} {external_id} not found", code="610", status=400
-                    )
-                expected_version = current.version
+                expected_version = self._current_version(kind, external_id)
             body.update(Id=str(external_id), SyncToken=str(expected_version), sparse=True)
         answer = self._call(
             "POST", entity.lower(), params={"requestid": _request_id(idempotency_key)}, body=body
         )
         return self._record(kind, answer[entity])
 
+    def _current_version(self, kind, external_id):
+        """The record's SyncToken as QuickBooks has it now (last writer wins); 610 when it is gone."""
+        current = self.get(kind, external_id)
+        if current is None:
+            raise QuickBooksFault(
+                f"QuickBooks 610: {ENTITY[kind]} {external_id} not found", code="610", status=400
+            )
+        return current.version
+
     def void(self, kind, external_id, *, idempotency_key, expected_version=None) -> ExternalRecord:
         """Invoices and payments are voided; credit memos (no void in the API) deleted; customers made
         inactive. The record returned is a tombstone."""
         entity = ENTITY[kind]
         if expected_version is None:
-            current = self.get(kind, external_id)
-            if current is None:
-                raise QuickBooksFault(
-                    f"QuickBooks 610: {entity} {external_id} not found", code="610", status=400
-                )
-            expected_version = current.version
+            expected_version = self._current_version(kind, external_id)
         body = {"Id": str(external_id), "SyncToken": str(expected_version)}
         params = {"requestid": _request_id(idempotency_key)}
         if kind == "contact":
