@@ -1,8 +1,10 @@
-"""Indexes the reports' plans asked for, on other apps' tables, written as SQL by migrations.
+"""Indexes written as SQL by migrations, where the ORM's Index cannot say them (INCLUDE, partial
+forms, expressions with an operator class).
 
-They belong to the reports that need them, so they live in reports' migrations, not in those
-apps' models. PostgreSQL only: the embedded SQLite holds demo-sized books, where a scan is instant,
-and has neither INCLUDE nor every partial-index form used here.
+The reports' plans asked for most of them, on other apps' tables: they belong to the reports that
+need them, so they live in reports' migrations, not in those apps' models; the customer search's
+trigram indexes use it too. PostgreSQL only: the embedded SQLite holds demo-sized books, where a
+scan is instant, and has neither INCLUDE nor every partial-index form used here.
 """
 
 from django.db import migrations
