@@ -1,7 +1,7 @@
 """{% icon "plus" %} / {% icon name size="lg" %}: a Lucide icon from the sprite, on every template.
 
 A tag rather than an included template: a page of 50 rows draws a few hundred icons, and an
-{% include %} costs a template render each (a fifth of Customer Status's time under load).
+{% include %} costs a template render each: 150 icons took 12 ms that way, 1.5 ms this way.
 """
 
 from functools import cache
